@@ -1,0 +1,40 @@
+"""Build the audit trail's ``Actor`` from a request: who acts, with which roles, from where."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from haven.accounts.models import ApiToken, User
+from haven.accounts.selectors import role_map
+from haven.audit.context import Actor
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    if settings.HAVEN_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def actor_for(request: HttpRequest, *, user: User | None = None, token: ApiToken | None = None) -> Actor:
+    """The actor behind ``request``; ``user`` overrides the session user (e.g. during login)."""
+    if user is None and token is not None:
+        user = token.user
+    if user is None and request.user.is_authenticated:
+        user = request.user  # type: ignore[assignment]
+    if user is None:
+        name = f"device token {token.name}" if token is not None else "anonymous"
+        roles = {}
+    else:
+        name = user.printed_name or user.username
+        roles = role_map(user)
+    return Actor(
+        user=user,
+        printed_name=name,
+        roles=roles,
+        token_id=token.public_id if token is not None else None,
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+    )

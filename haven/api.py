@@ -1,0 +1,98 @@
+"""The one NinjaAPI, mounted at /api/v1/, and the one error handler.
+
+Every error leaves as ``{"code", "message", "fields"}``; ``fields`` maps a dotted path
+(``body.name``, ``query.limit``) or a plain field name to its messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from haven import __version__
+from haven.core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Haven API",
+    version="1",
+    description=(
+        "The Haven JSON API. Authenticate with a bearer token (`Authorization: Bearer hvn_…`) or the "
+        "browser session. Every error is `{code, message, fields}`."
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def envelope(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "fields": fields or {}}
+
+
+def _field_path(loc: Any) -> str:
+    parts = (
+        [str(p) for p in loc if p not in ("body", "payload")] if isinstance(loc, list | tuple) else [str(loc)]
+    )
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        fields.setdefault(_field_path(error.get("loc", ())), []).append(str(error.get("msg", "invalid")))
+    message = "; ".join(f"{path}: {', '.join(msgs)}" for path, msgs in fields.items())
+    return api.create_response(request, envelope("validation_error", message, fields), status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    body = envelope("not_authenticated", "Authentication required: log in or send a valid API token.")
+    return api.create_response(request, body, status=401)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, envelope("not_found", "Not found."), status=404)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {403: "permission_denied", 404: "not_found", 405: "method_not_allowed", 429: "throttled"}
+    code = codes.get(exc.status_code, "http_error")
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        code = "csrf_failed"
+    return api.create_response(request, envelope(code, str(exc)), status=exc.status_code)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("unhandled API error on %s %s", request.method, request.path)
+    body = envelope("server_error", "Something went wrong on the server; the error has been logged.")
+    return api.create_response(request, body, status=500)
+
+
+@api.get("/health", auth=None, tags=["meta"], summary="Liveness and version")
+def health(request: HttpRequest) -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+def _mount_routers() -> None:
+    from haven.accounts.api import router as accounts_router
+    from haven.audit.api import router as audit_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/audit", audit_router)
+
+
+_mount_routers()

@@ -1,0 +1,22 @@
+"""Time helpers: everything is stored in UTC and shown in the site's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.utils import timezone
+
+
+def now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return timezone.now()
+
+
+def is_valid_time_zone(name: str) -> bool:
+    return name in available_timezones()
+
+
+def local(moment: datetime, time_zone: str) -> datetime:
+    """``moment`` as wall-clock time in ``time_zone`` (an IANA name such as ``Europe/Berlin``)."""
+    return moment.astimezone(ZoneInfo(time_zone))
