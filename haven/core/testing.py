@@ -1,0 +1,122 @@
+"""The shared test cast and builders. Imported only by tests.
+
+Site A ("Alder Clinic") has staff in every role; site B ("Birch Unit") has Oscar, the outsider.
+Everyone's password is ``PASSWORD``. Staff in signing roles have a confirmed authenticator whose
+current code ``otp_code(user)`` gives; nobody here is a demo account, so MFA is enforced.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from haven.accounts.middleware import GENERATION_KEY, SEEN_KEY
+from haven.accounts.models import Role, Site, SiteMembership, StaffCredential, User
+from haven.accounts.selectors import role_map
+from haven.audit.context import Actor
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@dataclass(frozen=True)
+class Cast:
+    site_a: Site
+    site_b: Site
+    alice: User  # lead therapist, site A
+    ben: User  # co-therapist, site A
+    priya: User  # physician, site A
+    carmen: User  # coordinator, site A
+    pat: User  # pharmacist, site A
+    riley: User  # blinded rater, site A
+    dana: User  # data manager, site A
+    sam: User  # sponsor monitor, site A (no signing role, no MFA)
+    avery: User  # auditor, site A (no signing role, no MFA)
+    morgan: User  # site administrator, site A
+    oscar: User  # therapist and site administrator at site B: the outsider
+
+
+def make_site(**overrides: Any) -> Site:
+    values = {"name": "Alder Clinic", "time_zone": "America/Chicago"} | overrides
+    return Site.objects.create(**values)
+
+
+def make_user(username: str, printed_name: str, *, mfa: bool = True, **overrides: Any) -> User:
+    user = User.objects.create_user(
+        username=username,
+        email=f"{username}@example.test",
+        password=PASSWORD,
+        printed_name=printed_name,
+        **overrides,
+    )
+    if mfa:
+        TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    return user
+
+
+def grant(user: User, site: Site, *roles: Role) -> None:
+    for role in roles:
+        SiteMembership.objects.create(user=user, site=site, role=role)
+
+
+def make_credential(user: User, site: Site, **overrides: Any) -> StaffCredential:
+    values: dict[str, Any] = {
+        "kind": "licence",
+        "title": "Licensed clinical psychologist",
+        "identifier": "PSY-1234",
+        "issuer": "State Board of Psychology",
+        "valid_from": date(2025, 1, 1),
+        "valid_until": date(2027, 12, 31),
+    } | overrides
+    return StaffCredential.objects.create(user=user, site=site, **values)
+
+
+def make_cast() -> Cast:
+    with transaction.atomic():
+        site_a = make_site()
+        site_b = make_site(name="Birch Unit", time_zone="Europe/London")
+        people: dict[str, User] = {}
+        for username, name, role, mfa in (
+            ("alice", "Dr Alice Adams", Role.THERAPIST, True),
+            ("ben", "Ben Okafor", Role.THERAPIST, True),
+            ("priya", "Dr Priya Natarajan", Role.PHYSICIAN, True),
+            ("carmen", "Carmen Liu", Role.COORDINATOR, True),
+            ("pat", "Pat Kowalski", Role.PHARMACIST, True),
+            ("riley", "Riley Brennan", Role.BLINDED_RATER, True),
+            ("dana", "Dana Whitfield", Role.DATA_MANAGER, True),
+            ("sam", "Sam Osei", Role.SPONSOR_MONITOR, False),
+            ("avery", "Avery Holm", Role.AUDITOR, False),
+            ("morgan", "Morgan Reyes", Role.SITE_ADMIN, True),
+        ):
+            people[username] = make_user(username, name, mfa=mfa)
+            grant(people[username], site_a, role)
+        oscar = make_user("oscar", "Oscar Lindqvist")
+        grant(oscar, site_b, Role.THERAPIST, Role.SITE_ADMIN)
+    return Cast(site_a=site_a, site_b=site_b, oscar=oscar, **people)
+
+
+def otp_code(user: User) -> str:
+    """The authenticator's current code for ``user`` (as their phone would show it)."""
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
+
+
+def client_for(user: User) -> Client:
+    """A browser session that has completed login (password and second factor)."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[GENERATION_KEY] = user.session_generation
+    session[SEEN_KEY] = int(time.time())
+    session.save()
+    return client
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user=user, printed_name=user.printed_name, roles=role_map(user), ip="127.0.0.1")
