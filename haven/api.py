@@ -1,7 +1,7 @@
 """The one NinjaAPI, mounted at /api/v1/, and the one error handler.
 
-Every error leaves as ``{"code", "message", "fields"}``; ``fields`` maps a dotted path
-(``body.name``, ``query.limit``) or a plain field name to its messages.
+Every error leaves as ``{"code", "message", "fields"}``; ``fields`` maps the offending field, as a
+dotted path for nested input (``name``, ``items.2.dose``, ``limit``), to its messages.
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ def envelope(code: str, message: str, fields: dict[str, list[str]] | None = None
     return {"code": code, "message": message, "fields": fields or {}}
 
 
+_LOCATIONS = {"body", "payload", "path", "query", "header", "cookie", "form"}
+
+
 def _field_path(loc: Any) -> str:
-    parts = (
-        [str(p) for p in loc if p not in ("body", "payload")] if isinstance(loc, list | tuple) else [str(loc)]
-    )
+    """``("body", "payload", "items", 2, "dose")`` → ``items.2.dose``: the field as the client named it."""
+    parts = [str(p) for p in loc if p not in _LOCATIONS] if isinstance(loc, list | tuple) else [str(loc)]
     return ".".join(parts) or "body"
 
 

@@ -16,3 +16,4 @@ else:
 from haven.settings import *  # noqa: F403
 
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+PASSWORD_HASHERS = ["haven.core.hashers.FastArgon2PasswordHasher"]

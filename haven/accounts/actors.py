@@ -23,7 +23,7 @@ def actor_for(request: HttpRequest, *, user: User | None = None, token: ApiToken
     if user is None and token is not None:
         user = token.user
     if user is None and request.user.is_authenticated:
-        user = request.user  # type: ignore[assignment]
+        user = request.user
     if user is None:
         name = f"device token {token.name}" if token is not None else "anonymous"
         roles = {}

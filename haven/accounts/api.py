@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from haven.accounts import selectors, services
 from haven.accounts.auth import principal_actor, principal_user, user_auth
@@ -150,7 +150,7 @@ def credential_list(request: HttpRequest, site_id: uuid.UUID) -> list[Credential
 )
 def credential_create(
     request: HttpRequest, site_id: uuid.UUID, payload: CredentialCreateIn
-) -> tuple[int, CredentialOut]:
+) -> Status[CredentialOut]:
     site = selectors.access_site(user=principal_user(request), site_id=site_id)
     holder = selectors.site_member(site=site, user_id=payload.user_id)
     credential = services.credential_create(
@@ -164,7 +164,7 @@ def credential_create(
         valid_from=payload.valid_from,
         valid_until=payload.valid_until,
     )
-    return 201, _credential_out(credential)
+    return Status(201, _credential_out(credential))
 
 
 @router.patch(
@@ -194,7 +194,7 @@ def credential_update(
 )
 def credential_review(
     request: HttpRequest, credential_id: uuid.UUID, payload: SignIn
-) -> tuple[int, CredentialOut]:
+) -> Status[CredentialOut]:
     credential = selectors.access_credential(user=principal_user(request), credential_id=credential_id)
     services.credential_review(
         actor=principal_actor(request),
@@ -202,7 +202,7 @@ def credential_review(
         password=payload.password,
         otp_code=payload.otp_code,
     )
-    return 201, _credential_out(credential)
+    return Status(201, _credential_out(credential))
 
 
 @router.get(
@@ -215,7 +215,7 @@ def token_list(request: HttpRequest) -> list[dict[str, object]]:
 @router.post(
     "/tokens", response={201: TokenCreatedOut, **ERRORS}, summary="Create a token (secret shown once)"
 )
-def token_create(request: HttpRequest, payload: TokenCreateIn) -> tuple[int, dict[str, object]]:
+def token_create(request: HttpRequest, payload: TokenCreateIn) -> Status[dict[str, object]]:
     user = principal_user(request)
     site = selectors.access_site(user=user, site_id=payload.site_id) if payload.site_id else None
     issued = services.token_create(
@@ -225,7 +225,7 @@ def token_create(request: HttpRequest, payload: TokenCreateIn) -> tuple[int, dic
         site=site,
         expires_at=payload.expires_at,
     )
-    return 201, {**_token_out(issued.token), "secret": issued.secret}
+    return Status(201, {**_token_out(issued.token), "secret": issued.secret})
 
 
 @router.post("/tokens/{token_id}/revoke", response={200: TokenOut, **ERRORS}, summary="Revoke a token")
@@ -237,6 +237,6 @@ def token_revoke(request: HttpRequest, token_id: uuid.UUID, payload: TokenRevoke
 
 
 @router.post("/sessions/end-all", response={204: None, **ERRORS}, summary="Log out everywhere")
-def logout_everywhere(request: HttpRequest) -> tuple[int, None]:
+def logout_everywhere(request: HttpRequest) -> Status[None]:
     services.logout_everywhere(actor=principal_actor(request), user=principal_user(request))
-    return 204, None
+    return Status(204, None)

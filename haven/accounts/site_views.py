@@ -115,7 +115,7 @@ def credential_review(request: HttpRequest, credential_id: str) -> HttpResponse:
     if status == 200:
         messages.success(request, "Review signed.")
     else:
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("accounts:site_detail", site_id=credential.site.public_id)
 
 

@@ -8,10 +8,10 @@ application's back breaks the chain, and ``haven audit verify`` names the first 
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
-
-from haven.core.models import BaseModel
 
 
 class AuditAction(models.TextChoices):
@@ -91,13 +91,15 @@ class SignatureMeaning(models.TextChoices):
     WITNESSED = "witnessed", "Witnessed"
 
 
-class Signature(BaseModel):
+class Signature(models.Model):
     """An electronic signature (21 CFR 11.50): who, when, and what the signature means.
 
     ``content_hash`` binds the signature to the record's type, id and signed content, so it can
     neither be moved to another record nor survive a change of the record unnoticed.
     """
 
+    # Not a BaseModel: a signature is never updated, and its ``record_type`` is a column here.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures")
     printed_name = models.CharField(max_length=200)
     signer_roles = models.CharField(max_length=300, blank=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
@@ -12,7 +13,7 @@ from haven.audit.models import AuditEntry
 def audit_entry_list(
     *,
     site_id: uuid.UUID,
-    member_user_ids: QuerySet[object] | list[int],
+    member_user_ids: Iterable[int],
     record_type: str | None = None,
     record_id: str | None = None,
     action: str | None = None,
