@@ -37,7 +37,11 @@ class TokenCreateForm(forms.Form):
 
 
 class DeviceTokenCreateForm(forms.Form):
-    name = forms.CharField(label="Device name", max_length=100, help_text="e.g. 'Room 2 vital-signs monitor'")
+    name = forms.CharField(
+        label="Device name",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Room 2 vital-signs monitor"}),
+    )
 
 
 class ReasonForm(forms.Form):

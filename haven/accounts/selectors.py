@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
@@ -71,6 +72,24 @@ def membership_list(*, site: Site) -> QuerySet[SiteMembership]:
     return (
         SiteMembership.objects.filter(site=site).select_related("user").order_by("user__printed_name", "role")
     )
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    user: User
+    roles: tuple[Role, ...]
+
+    @property
+    def role_labels(self) -> str:
+        return ", ".join(role.label for role in self.roles)
+
+
+def staff_list(*, site: Site) -> list[StaffMember]:
+    """One row per person at ``site``, with all the roles they hold there."""
+    grouped: dict[int, tuple[User, list[Role]]] = {}
+    for membership in membership_list(site=site):
+        grouped.setdefault(membership.user_id, (membership.user, []))[1].append(Role(membership.role))
+    return [StaffMember(user=user, roles=tuple(roles)) for user, roles in grouped.values()]
 
 
 def credential_list(*, site: Site) -> QuerySet[StaffCredential]:

@@ -26,7 +26,7 @@ def _site_context(request: HttpRequest, user: User, site: Site) -> dict[str, obj
         "roles": sorted(r.label for r in roles),
         "is_admin": is_admin,
         "can_read_audit": bool(roles & AUDIT_READER_ROLES),
-        "memberships": selectors.membership_list(site=site),
+        "staff": selectors.staff_list(site=site),
         "credentials": credentials,
         "device_tokens": [
             t for t in selectors.token_list(user=user) if t.kind == TokenKind.DEVICE and t.site_id == site.pk
