@@ -45,8 +45,10 @@ DEBUG = env_bool("HAVEN_DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("HAVEN_DEBUG: must be false when HAVEN_ENV=production")
 ALLOWED_HOSTS = env_list("HAVEN_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
-if PRODUCTION and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("HAVEN_ALLOWED_HOSTS: must list the host names when HAVEN_ENV=production")
+if PRODUCTION and (not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        "HAVEN_ALLOWED_HOSTS: must list the host names (not *) when HAVEN_ENV=production"
+    )
 CSRF_TRUSTED_ORIGINS = env_list("HAVEN_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -116,8 +118,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     if not str(DATABASES["default"]["NAME"]).startswith(":"):
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "HAVEN_DATABASE_URL: production runs on PostgreSQL (postgres://…); SQLite is for embedded installs"
+        )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("HAVEN_DB_CONN_MAX_AGE", 60, minimum=0)
+    # Under ASGI each request may run in a different thread, so Django advises against persistent
+    # connections; put a pooler (PgBouncer) in front of PostgreSQL instead when connections cost.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("HAVEN_DB_CONN_MAX_AGE", 0, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -140,8 +148,6 @@ AUTH_PASSWORD_VALIDATORS = [
 HAVEN_IDLE_TIMEOUT = timedelta(minutes=env_int("HAVEN_IDLE_TIMEOUT_MINUTES", 15, minimum=1, maximum=720))
 HAVEN_LOCKOUT_THRESHOLD = env_int("HAVEN_LOCKOUT_THRESHOLD", 5, minimum=3, maximum=20)
 HAVEN_LOCKOUT_DURATION = timedelta(minutes=env_int("HAVEN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440))
-# Where a reverse proxy sets X-Forwarded-For, the audit trail records the client's address from it.
-HAVEN_TRUST_X_FORWARDED_FOR = env_bool("HAVEN_TRUST_X_FORWARDED_FOR", False)
 SESSION_COOKIE_AGE = 12 * 60 * 60  # an absolute ceiling; the idle timeout is far shorter
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -175,7 +181,7 @@ if PRODUCTION:
 
 # Static files ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env_str("HAVEN_STATIC_ROOT", str(DATA_DIR / "static")))
+STATIC_ROOT = Path(env_str("HAVEN_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 # Embedded installs serve straight from the apps' folders; production runs collectstatic first.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:

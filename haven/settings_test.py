@@ -14,6 +14,11 @@ else:
     os.environ["HAVEN_DATABASE_URL"] = f"sqlite:///{os.environ['HAVEN_DATA_DIR']}/test.sqlite3"
 
 from haven.settings import *  # noqa: F403
+from haven.settings import DATABASES
 
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 PASSWORD_HASHERS = ["haven.core.hashers.FastArgon2PasswordHasher"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not Django's shared-cache in-memory default: concurrency tests then see real SQLite
+    # locking (WAL, IMMEDIATE, busy timeout) exactly as an embedded install does.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["HAVEN_DATA_DIR"], "test-db.sqlite3")}

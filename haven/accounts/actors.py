@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest
 
 from haven.accounts.models import ApiToken, User
@@ -11,10 +10,9 @@ from haven.audit.context import Actor
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    if settings.HAVEN_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
+    """The client's address. Behind a reverse proxy, the ASGI server (uvicorn with proxy headers,
+    trusting only ``FORWARDED_ALLOW_IPS``) has already put the real client address here; Haven never
+    reads X-Forwarded-For itself, because a client can forge it."""
     return request.META.get("REMOTE_ADDR") or None
 
 

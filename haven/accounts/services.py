@@ -21,7 +21,8 @@ from django.db import transaction
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from haven.accounts.errors import AccountLocked, LoginFailed, OtpInvalid, TokenScopeError
+from haven.accounts.errors import LoginFailed, OtpInvalid, TokenScopeError
+from haven.accounts.lockout import lockout_check, login_failure_record
 from haven.accounts.models import (
     SIGNING_ROLES,
     ApiToken,
@@ -34,10 +35,10 @@ from haven.accounts.models import (
     User,
 )
 from haven.accounts.selectors import demo_accounts_exist, has_role, user_by_login
+from haven.accounts.signing import sign
 from haven.audit.context import Actor
 from haven.audit.models import AuditAction, Signature, SignatureMeaning
 from haven.audit.services import audit_record, created, deleted, diff, require_reason, snapshot
-from haven.audit.signatures import signature_sign
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from haven.core.time import is_valid_time_zone, now
 
@@ -193,52 +194,6 @@ def mfa_enrolled(user: User) -> bool:
 
 
 # Login, lockout, MFA ----------------------------------------------------------------------------
-def _record_failure(actor: Actor, user: User | None, login: str, why: str) -> None:
-    """Count a failed attempt, lock the account at the threshold, and audit both."""
-    with transaction.atomic():
-        if user is None:
-            audit_record(
-                actor=actor,
-                action=AuditAction.LOGIN_FAILED,
-                record_type="accounts.user",
-                record_id="unknown",
-                changes={"login": {"old": None, "new": login[:150]}, "why": {"old": None, "new": why}},
-            )
-            return
-        user = User.objects.select_for_update().get(pk=user.pk)
-        user.failed_login_count += 1
-        audit_record(
-            actor=actor,
-            action=AuditAction.LOGIN_FAILED,
-            record_type="accounts.user",
-            record_id=user.public_id,
-            changes={
-                "why": {"old": None, "new": why},
-                "failed_login_count": {"old": None, "new": user.failed_login_count},
-            },
-        )
-        if user.failed_login_count >= settings.HAVEN_LOCKOUT_THRESHOLD:
-            user.locked_until = now() + settings.HAVEN_LOCKOUT_DURATION
-            user.failed_login_count = 0
-            audit_record(
-                actor=actor,
-                action=AuditAction.LOCKOUT,
-                record_type="accounts.user",
-                record_id=user.public_id,
-                changes={"locked_until": {"old": None, "new": user.locked_until}},
-            )
-        user.save(update_fields=["failed_login_count", "locked_until"])
-
-
-def _refuse_if_locked(user: User) -> None:
-    if user.locked_until is not None and user.locked_until > now():
-        minutes = max(1, int((user.locked_until - now()).total_seconds() // 60) + 1)
-        raise AccountLocked(
-            f"This account is locked after repeated failed logins; try again in {minutes} minutes "
-            "or ask a site administrator.",
-        )
-
-
 # Hashing a throwaway password for unknown logins keeps their timing close to a real check.
 _DUMMY_HASH: list[str] = []
 
@@ -250,21 +205,21 @@ def login_check_password(*, actor: Actor, login: str, password: str) -> User:
         if not _DUMMY_HASH:
             _DUMMY_HASH.append(make_password(secrets.token_hex(8)))
         User(password=_DUMMY_HASH[0]).check_password(password)
-        _record_failure(actor, None, login, "unknown or inactive user")
+        login_failure_record(actor, None, login, "unknown or inactive user")
         raise LoginFailed()
-    _refuse_if_locked(user)
+    lockout_check(user)
     if not user.check_password(password):
-        _record_failure(actor, user, login, "wrong password")
+        login_failure_record(actor, user, login, "wrong password")
         raise LoginFailed()
     return user
 
 
 def login_check_otp(*, actor: Actor, user: User, otp_code: str) -> None:
     """Second step of login for an enrolled user."""
-    _refuse_if_locked(user)
+    lockout_check(user)
     code = (otp_code or "").strip()
     if not (code.isdigit() and any(d.verify_token(code) for d in devices_for_user(user, confirmed=True))):
-        _record_failure(actor, user, user.username, "wrong authenticator code")
+        login_failure_record(actor, user, user.username, "wrong authenticator code")
         raise OtpInvalid()
 
 
@@ -544,7 +499,7 @@ def credential_review(
         raise PermissionDenied("Only a site administrator can review credentials.")
     if user.pk == credential.user_id:
         raise PermissionDenied("A credential must be reviewed by someone other than its holder.")
-    return signature_sign(
+    return sign(
         actor=actor,
         record=credential,
         meaning=SignatureMeaning.REVIEWED,

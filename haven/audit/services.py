@@ -123,6 +123,7 @@ def deleted(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 class VerifyResult:
     checked: int
     last_seq: int
+    last_hash: str
 
 
 def audit_verify(*, chunk_size: int = 2000) -> VerifyResult:
@@ -146,4 +147,4 @@ def audit_verify(*, chunk_size: int = 2000) -> VerifyResult:
             checked + 1 if head.last_seq > checked else head.last_seq,
             f"the chain ends at #{checked} but its head records #{head.last_seq} (newest entries removed)",
         )
-    return VerifyResult(checked=checked, last_seq=checked)
+    return VerifyResult(checked=checked, last_seq=checked, last_hash=expected_prev)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from haven.accounts.models import ApiToken, Site, StaffCredential
+from haven.accounts.models import ApiToken, Site, StaffCredential, User
 from haven.audit.models import AuditEntry, Signature
 from haven.core.testing import PASSWORD, Cast, client_for, make_credential, otp_code
 
@@ -338,8 +338,9 @@ def test_signing_with_a_wrong_password_is_refused_and_audited(cast: Cast) -> Non
     assert response.json()["code"] == "signature_refused"
     assert response.json()["fields"] == {"password": ["password is incorrect"]}
     assert not Signature.objects.exists()
-    refused = AuditEntry.objects.get(action="login_failed", record_id=str(credential.public_id))
-    assert refused.changes["signature"]["new"] == "refused: password is incorrect"
+    refused = AuditEntry.objects.get(action="login_failed", actor_user=cast.morgan)
+    assert refused.changes["why"]["new"] == "signature refused: password is incorrect"
+    assert User.objects.get(pk=cast.morgan.pk).failed_login_count == 1
 
 
 def test_signing_without_the_authenticator_code_is_refused(cast: Cast) -> None:

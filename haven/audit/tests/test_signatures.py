@@ -7,11 +7,13 @@ from datetime import date
 import pytest
 from django.db import DatabaseError, transaction
 
+from haven.accounts.errors import AccountLocked
 from haven.accounts.models import Role, StaffCredential
 from haven.accounts.services import credential_review, credential_update
+from haven.accounts.signing import sign
 from haven.audit.errors import SignatureRefused
 from haven.audit.models import Signature
-from haven.audit.signatures import content_hash, signature_sign, signatures_for
+from haven.audit.signatures import content_hash, signatures_for
 from haven.core.errors import PermissionDenied
 from haven.core.testing import (
     PASSWORD,
@@ -106,7 +108,7 @@ def test_a_signer_without_an_authenticator_cannot_sign(cast: Cast) -> None:
     newcomer = make_user("nadia", "Nadia Petrova", mfa=False)
     credential = make_credential(cast.alice, cast.site_a)
     with pytest.raises(SignatureRefused, match="requires an enrolled authenticator"):
-        signature_sign(actor=actor_of(newcomer), record=credential, meaning="reviewed", password=PASSWORD)
+        sign(actor=actor_of(newcomer), record=credential, meaning="reviewed", password=PASSWORD)
     assert not Signature.objects.exists()
 
 
@@ -135,4 +137,23 @@ def test_a_refused_signature_on_the_page_names_the_field(cast: Cast) -> None:
     )
     assert response.status_code == 403
     assert "password is incorrect" in response.content.decode()
+    assert not Signature.objects.exists()
+
+
+def test_failed_signing_attempts_count_towards_lockout(cast: Cast) -> None:
+    credential = make_credential(cast.alice, cast.site_a)
+    for _ in range(5):
+        with pytest.raises(SignatureRefused):
+            credential_review(
+                actor=actor_of(cast.morgan), credential=credential, password="guess", otp_code="123456"
+            )
+    cast.morgan.refresh_from_db()
+    assert cast.morgan.locked_until is not None
+    with pytest.raises(AccountLocked):
+        credential_review(
+            actor=actor_of(cast.morgan),
+            credential=credential,
+            password=PASSWORD,
+            otp_code=otp_code(cast.morgan),
+        )
     assert not Signature.objects.exists()

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from haven.core.env import env_bool, env_choice, env_database, env_int, env_list, env_str
 
 REPO = Path(__file__).resolve().parents[3]
+GOOD_KEY = "k" * 30 + "abcdefghijklmnopqrstuvwxyz"
 
 
 def test_env_bool_refuses_words_it_does_not_know() -> None:
@@ -115,3 +116,32 @@ def test_embedded_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert key_file.stat().st_mode & 0o077 == 0
     assert _load_settings(tmp_path).returncode == 0
     assert key_file.read_text() == key
+
+
+def test_production_refuses_sqlite(tmp_path: Path) -> None:
+    result = _load_settings(
+        tmp_path, HAVEN_ENV="production", HAVEN_SECRET_KEY=GOOD_KEY, HAVEN_ALLOWED_HOSTS="haven.example"
+    )
+    assert result.returncode != 0
+    assert "HAVEN_DATABASE_URL: production runs on PostgreSQL" in result.stderr
+
+
+def test_production_refuses_a_wildcard_host(tmp_path: Path) -> None:
+    result = _load_settings(
+        tmp_path, HAVEN_ENV="production", HAVEN_SECRET_KEY=GOOD_KEY, HAVEN_ALLOWED_HOSTS="*"
+    )
+    assert result.returncode != 0
+    assert "HAVEN_ALLOWED_HOSTS: must list the host names (not *)" in result.stderr
+
+
+def test_production_settings_load_with_everything_required(tmp_path: Path) -> None:
+    result = _load_settings(
+        tmp_path,
+        HAVEN_ENV="production",
+        HAVEN_SECRET_KEY=GOOD_KEY,
+        HAVEN_ALLOWED_HOSTS="haven.example",
+        HAVEN_DATABASE_URL="postgres://haven@db.example:5432/haven",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    assert not (tmp_path / "secret_key").exists()

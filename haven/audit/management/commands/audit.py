@@ -24,3 +24,6 @@ class Command(BaseCommand):
             except ChainBroken as broken:
                 raise CommandError(f"Audit trail broken at entry #{broken.seq}: {broken.problem}") from None
             self.stdout.write(self.style.SUCCESS(f"Audit trail intact: {result.checked} entries verified."))
+            # Recording this line somewhere outside the database (a ticket, a signed e-mail) anchors
+            # the chain: a later rewrite of the whole chain would no longer end in this hash.
+            self.stdout.write(f"Head: #{result.last_seq} {result.last_hash}")
