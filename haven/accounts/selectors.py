@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from haven.accounts.models import ApiToken, Role, Site, SiteMembership, StaffCredential, TokenKind, User
+from haven.audit.signatures import SignatureView, signatures_for_many
 from haven.core.errors import NotFound, PermissionDenied
 
 
@@ -94,6 +95,22 @@ def staff_list(*, site: Site) -> list[StaffMember]:
 
 def credential_list(*, site: Site) -> QuerySet[StaffCredential]:
     return StaffCredential.objects.filter(site=site).select_related("user", "site")
+
+
+def credential_reviews(*, site: Site) -> list[tuple[StaffCredential, list[SignatureView]]]:
+    """The site's credentials, each with its review signatures (valid or invalidated). Two queries."""
+    credentials = list(credential_list(site=site))
+    signatures = signatures_for_many(credentials)
+    return [(c, signatures[c.public_id]) for c in credentials]
+
+
+def credentials_awaiting_review(*, site: Site, reviewer: User) -> list[StaffCredential]:
+    """Credentials without a valid review that ``reviewer`` could sign (not their own)."""
+    return [
+        credential
+        for credential, views in credential_reviews(site=site)
+        if credential.user_id != reviewer.pk and not any(v.valid for v in views)
+    ]
 
 
 def access_credential(*, user: User, credential_id: uuid.UUID | str) -> StaffCredential:

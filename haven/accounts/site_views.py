@@ -19,7 +19,6 @@ from haven.core.forms import attach_error
 
 def _site_context(request: HttpRequest, user: User, site: Site) -> dict[str, object]:
     roles = selectors.roles_for(user, site)
-    credentials = [(c, signatures_for(c)) for c in selectors.credential_list(site=site)]
     is_admin = Role.SITE_ADMIN in roles
     return {
         "site": site,
@@ -27,7 +26,7 @@ def _site_context(request: HttpRequest, user: User, site: Site) -> dict[str, obj
         "is_admin": is_admin,
         "can_read_audit": bool(roles & AUDIT_READER_ROLES),
         "staff": selectors.staff_list(site=site),
-        "credentials": credentials,
+        "credentials": selectors.credential_reviews(site=site),
         "device_tokens": [
             t for t in selectors.token_list(user=user) if t.kind == TokenKind.DEVICE and t.site_id == site.pk
         ]

@@ -9,6 +9,7 @@ record; because it covers the content, a later change shows the signature as inv
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -94,10 +95,22 @@ class SignatureView:
         return "valid" if self.valid else "invalidated"
 
 
+def signatures_for_many(records: Sequence[Signable]) -> dict[uuid.UUID, list[SignatureView]]:
+    """Signatures of many records of one kind, in one query, each marked valid or invalidated."""
+    if not records:
+        return {}
+    record_type = records[0].record_type()
+    current = {str(r.public_id): content_hash(r) for r in records}
+    result: dict[uuid.UUID, list[SignatureView]] = {r.public_id: [] for r in records}
+    signatures = Signature.objects.filter(
+        record_type=record_type, record_id__in=list(current)
+    ).select_related("signer")
+    for s in signatures.order_by("signed_at"):
+        view = SignatureView(signature=s, valid=s.content_hash == current[s.record_id])
+        result[uuid.UUID(s.record_id)].append(view)
+    return result
+
+
 def signatures_for(record: Signable) -> list[SignatureView]:
     """Every signature on ``record``, each marked valid or invalidated against its current content."""
-    current = content_hash(record)
-    signatures = Signature.objects.filter(
-        record_type=record.record_type(), record_id=str(record.public_id)
-    ).select_related("signer")
-    return [SignatureView(signature=s, valid=s.content_hash == current) for s in signatures]
+    return signatures_for_many([record])[record.public_id]

@@ -101,10 +101,15 @@ def make_cast() -> Cast:
     return Cast(site_a=site_a, site_b=site_b, oscar=oscar, **people)
 
 
-def otp_code(user: User) -> str:
-    """The authenticator's current code for ``user`` (as their phone would show it)."""
+def otp_code(user: User, *, steps_ahead: int = 0) -> str:
+    """The authenticator's code for ``user`` (as their phone would show it).
+
+    A code is accepted once only; ``steps_ahead=1`` gives the next window's code, which the server
+    also accepts (one step of clock drift), for a second verification within the same 30 seconds.
+    """
     device = TOTPDevice.objects.get(user=user, confirmed=True)
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
+    t0 = device.t0 - steps_ahead * device.step
+    return f"{totp(device.bin_key, step=device.step, t0=t0, digits=device.digits):0{device.digits}d}"
 
 
 def client_for(user: User) -> Client:

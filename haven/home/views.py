@@ -16,7 +16,6 @@ from django.urls import reverse
 
 from haven.accounts import selectors, services
 from haven.accounts.models import Role, Site, User
-from haven.audit.signatures import signatures_for
 
 
 @dataclass
@@ -35,11 +34,7 @@ class SiteCard:
 def _waiting_at(user: User, site: Site, roles: frozenset[Role]) -> list[Waiting]:
     waiting: list[Waiting] = []
     if Role.SITE_ADMIN in roles:
-        unreviewed = [
-            c
-            for c in selectors.credential_list(site=site)
-            if c.user_id != user.pk and not any(v.valid for v in signatures_for(c))
-        ]
+        unreviewed = selectors.credentials_awaiting_review(site=site, reviewer=user)
         if unreviewed:
             noun = "credential" if len(unreviewed) == 1 else "credentials"
             waiting.append(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 
 from haven.accounts.models import ApiToken, Site, StaffCredential, User
 from haven.audit.models import AuditEntry, Signature
@@ -367,3 +370,30 @@ def test_only_a_site_admin_may_sign_a_credential_review(cast: Cast) -> None:
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert not Signature.objects.exists()
+
+
+def test_an_expired_token_no_longer_works(cast: Cast) -> None:
+    soon = timezone.now() + timedelta(hours=1)
+    response = _json(
+        client_for(cast.alice), "post", "/api/v1/tokens", {"name": "one hour", "expires_at": soon.isoformat()}
+    )
+    assert response.status_code == 201
+    secret = response.json()["secret"]
+    assert Client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    with time_machine.travel(soon + timedelta(seconds=1)):
+        assert Client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_a_token_cannot_be_created_already_expired(cast: Cast) -> None:
+    response = _json(
+        client_for(cast.alice), "post", "/api/v1/tokens", {"name": "x", "expires_at": "2020-01-01T00:00:00Z"}
+    )
+    assert response.status_code == 422
+    assert response.json()["fields"] == {"expires_at": ["must be in the future"]}
+    assert not ApiToken.objects.exists()
+
+
+def test_a_token_of_a_deactivated_user_stops_working(cast: Cast) -> None:
+    secret = _token(cast, client_for(cast.alice))
+    User.objects.filter(pk=cast.alice.pk).update(is_active=False)
+    assert Client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401

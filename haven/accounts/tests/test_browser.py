@@ -16,8 +16,8 @@ from django.contrib.sessions.models import Session
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from haven.audit.models import AuditEntry
-from haven.core.testing import PASSWORD, make_cast, otp_code
+from haven.audit.models import AuditEntry, Signature
+from haven.core.testing import PASSWORD, make_cast, make_credential, otp_code
 
 pytestmark = pytest.mark.browser
 
@@ -59,11 +59,38 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
+    """A fresh tab; the test fails if the page logs an error (a CSP violation, a script error)."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})  # a landscape tablet
+    tab = context.new_page()
+    problems: list[str] = []
+    # 4xx answers are expected (a refused signature); the browser logs each as "Failed to load
+    # resource", which is not a page fault. Anything else at error level is.
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error"
+            and not message.text.startswith(
+                "Failed to load resource: the server responded with a status of 4"
+            )
+            else None
+        ),
+    )
+    tab.on("pageerror", lambda error: problems.append(str(error)))
     try:
-        yield context.new_page()
+        yield tab
+        assert problems == [], f"the browser reported errors: {problems}"
     finally:
         context.close()
+
+
+def _sign_in(page: Page, url: str, username: str, code: str) -> None:
+    page.goto(f"{url}/login/")
+    page.get_by_label("Username or e-mail").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Authenticator code").fill(code)
+    page.get_by_role("button", name="Verify and sign in").click()
 
 
 def test_login_with_password_and_authenticator_code(live_server: LiveServer, page: Page) -> None:
@@ -96,3 +123,28 @@ def test_wrong_password_is_refused(live_server: LiveServer, page: Page) -> None:
     expect(page.get_by_text("Username or password is incorrect.")).to_be_visible()
     assert page.url == f"{live_server.url}/login/"
     assert not [s for s in Session.objects.all() if "_auth_user_id" in s.get_decoded()]
+
+
+def test_a_site_admin_signs_a_credential_review_in_place(live_server: LiveServer, page: Page) -> None:
+    cast = make_cast()
+    credential = make_credential(cast.alice, cast.site_a)
+    _sign_in(page, live_server.url, "morgan", otp_code(cast.morgan))
+    page.get_by_role("link", name="Alder Clinic").click()
+    row = page.locator(f"#credential-{credential.public_id}")
+    expect(row).to_contain_text("not reviewed")
+
+    row.get_by_text("Sign review").click()
+    row.get_by_label("Password").fill("a wrong password")
+    row.get_by_label("Authenticator code").fill(otp_code(cast.morgan))
+    row.get_by_role("button", name="Sign as Morgan Reyes").click()
+    expect(page.locator(f"#credential-{credential.public_id}")).to_contain_text("password is incorrect")
+    assert not Signature.objects.exists()
+
+    row = page.locator(f"#credential-{credential.public_id}")
+    row.get_by_label("Password").fill(PASSWORD)
+    # The login just used this window's code, and a code is accepted once only.
+    row.get_by_label("Authenticator code").fill(otp_code(cast.morgan, steps_ahead=1))
+    row.get_by_role("button", name="Sign as Morgan Reyes").click()
+    expect(page.locator(f"#credential-{credential.public_id}")).to_contain_text("Reviewed by Morgan Reyes")
+    signature = Signature.objects.get()
+    assert (signature.signer, signature.meaning) == (cast.morgan, "reviewed")

@@ -182,3 +182,15 @@ def test_an_open_redirect_is_not_followed(cast: Cast) -> None:
         "/login/?next=https://evil.example/", {"username": "avery", "password": PASSWORD}
     )
     assert response.headers["Location"] == "/"
+
+
+def test_an_authenticator_code_is_accepted_once_only(cast: Cast) -> None:
+    code = otp_code(cast.alice)
+    first = Client()
+    _password_step(first, "alice")
+    assert first.post("/login/verify/", {"otp_code": code}).status_code == 302
+    second = Client()
+    _password_step(second, "alice")
+    replay = second.post("/login/verify/", {"otp_code": code})
+    assert "Incorrect or expired code." in replay.content.decode()
+    assert "_auth_user_id" not in second.session
