@@ -38,12 +38,22 @@ from haven.accounts.selectors import demo_accounts_exist, has_role, user_by_logi
 from haven.accounts.signing import sign
 from haven.audit.context import Actor
 from haven.audit.models import AuditAction, Signature, SignatureMeaning
-from haven.audit.services import audit_record, created, deleted, diff, require_reason, snapshot
+from haven.audit.services import (
+    audit_create,
+    audit_delete,
+    audit_record,
+    audit_update,
+    diff,
+    require_reason,
+    snapshot,
+)
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from haven.core.time import is_valid_time_zone, now
 
 SITE_FIELDS = ("name", "time_zone", "is_active")
 USER_FIELDS = ("username", "email", "printed_name", "is_active", "is_demo")
+MEMBERSHIP_FIELDS = ("user", "site", "role")
+TOKEN_FIELDS = ("kind", "name", "user", "site", "prefix", "expires_at")
 CREDENTIAL_FIELDS = ("user", "site", "kind", "title", "identifier", "issuer", "valid_from", "valid_until")
 TOKEN_PREFIX = "hvn_"  # noqa: S105 - a public marker, not a secret
 
@@ -71,14 +81,7 @@ def site_create(*, actor: Actor, name: str, time_zone: str) -> Site:
         raise field_error("name", "a site with this name already exists", code="conflict")
     with transaction.atomic():
         site = Site.objects.create(name=name, time_zone=time_zone)
-        audit_record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            record_type=Site.record_type(),
-            record_id=site.public_id,
-            site_id=site.public_id,
-            changes=created(snapshot(site, SITE_FIELDS)),
-        )
+        audit_create(actor=actor, instance=site, fields=SITE_FIELDS, site_id=site.public_id)
     return site
 
 
@@ -95,15 +98,7 @@ def site_update(*, actor: Actor, site: Site, name: str, time_zone: str, reason: 
         if not changes:
             return site
         site.save(update_fields=["name", "time_zone", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            record_type=Site.record_type(),
-            record_id=site.public_id,
-            site_id=site.public_id,
-            changes=changes,
-            reason=reason,
-        )
+        audit_update(actor=actor, instance=site, changes=changes, site_id=site.public_id, reason=reason)
     return site
 
 
@@ -137,13 +132,7 @@ def user_create(
         user = User.objects.create_user(
             username=username, email=email, password=password, printed_name=printed_name, is_demo=is_demo
         )
-        audit_record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            record_type="accounts.user",
-            record_id=user.public_id,
-            changes=created(snapshot(user, USER_FIELDS)),
-        )
+        audit_create(actor=actor, instance=user, fields=USER_FIELDS, site_id=None)
     return user
 
 
@@ -154,32 +143,21 @@ def membership_grant(*, actor: Actor, site: Site, user: User, role: Role | str) 
         raise field_error("role", f"{user} already holds this role at {site}", code="conflict")
     with transaction.atomic():
         membership = SiteMembership.objects.create(site=site, user=user, role=role)
-        audit_record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            record_type=SiteMembership.record_type(),
-            record_id=membership.public_id,
-            site_id=site.public_id,
-            changes=created(snapshot(membership, ("user", "site", "role"))),
-        )
+        audit_create(actor=actor, instance=membership, fields=MEMBERSHIP_FIELDS, site_id=site.public_id)
     return membership
 
 
 def membership_revoke(*, actor: Actor, membership: SiteMembership, reason: str) -> None:
     reason = require_reason(reason)
     with transaction.atomic():
-        values = snapshot(membership, ("user", "site", "role"))
-        record_id, site_id = membership.public_id, membership.site.public_id
-        membership.delete()
-        audit_record(
+        audit_delete(
             actor=actor,
-            action=AuditAction.DELETE,
-            record_type=SiteMembership.record_type(),
-            record_id=record_id,
-            site_id=site_id,
-            changes=deleted(values),
+            instance=membership,
+            fields=MEMBERSHIP_FIELDS,
+            site_id=membership.site.public_id,
             reason=reason,
         )
+        membership.delete()
 
 
 def mfa_required(user: User) -> bool:
@@ -328,13 +306,8 @@ def token_create(
             created_by=user,
             expires_at=expires_at,
         )
-        audit_record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            record_type=ApiToken.record_type(),
-            record_id=token.public_id,
-            site_id=site.public_id if site else None,
-            changes=created(snapshot(token, ("kind", "name", "user", "site", "prefix", "expires_at"))),
+        audit_create(
+            actor=actor, instance=token, fields=TOKEN_FIELDS, site_id=site.public_id if site else None
         )
     return IssuedToken(token=token, secret=secret)
 
@@ -347,13 +320,11 @@ def token_revoke(*, actor: Actor, token: ApiToken, reason: str = "revoked") -> A
         token.revoked_at = now()
         token.revoked_by = actor.user
         token.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
-        audit_record(
+        audit_update(
             actor=actor,
-            action=AuditAction.UPDATE,
-            record_type=ApiToken.record_type(),
-            record_id=token.public_id,
-            site_id=token.site.public_id if token.site else None,
+            instance=token,
             changes={"revoked_at": {"old": None, "new": token.revoked_at}},
+            site_id=token.site.public_id if token.site else None,
             reason=reason,
         )
     return token
@@ -440,14 +411,7 @@ def credential_create(
             valid_from=valid_from,
             valid_until=valid_until,
         )
-        audit_record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            record_type=StaffCredential.record_type(),
-            record_id=credential.public_id,
-            site_id=site.public_id,
-            changes=created(snapshot(credential, CREDENTIAL_FIELDS)),
-        )
+        audit_create(actor=actor, instance=credential, fields=CREDENTIAL_FIELDS, site_id=site.public_id)
     return credential
 
 
@@ -478,13 +442,11 @@ def credential_update(
         if not changes:
             return credential
         credential.save()
-        audit_record(
+        audit_update(
             actor=actor,
-            action=AuditAction.UPDATE,
-            record_type=StaffCredential.record_type(),
-            record_id=credential.public_id,
-            site_id=credential.site.public_id,
+            instance=credential,
             changes=changes,
+            site_id=credential.site.public_id,
             reason=reason,
         )
     return credential

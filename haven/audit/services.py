@@ -119,6 +119,62 @@ def deleted(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: {"old": value, "new": None} for name, value in values.items()}
 
 
+def _identity(instance: models.Model) -> tuple[str, str]:
+    return instance._meta.label_lower, str(getattr(instance, "public_id", instance.pk))
+
+
+def audit_create(
+    *, actor: Actor, instance: models.Model, fields: Iterable[str], site_id: uuid.UUID | None
+) -> AuditEntry:
+    """Record that ``instance`` was created, with the new value of each of ``fields``."""
+    record_type, record_id = _identity(instance)
+    return audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        record_type=record_type,
+        record_id=record_id,
+        site_id=site_id,
+        changes=created(snapshot(instance, fields)),
+    )
+
+
+def audit_update(
+    *,
+    actor: Actor,
+    instance: models.Model,
+    changes: Mapping[str, Any],
+    site_id: uuid.UUID | None,
+    reason: str,
+) -> AuditEntry:
+    """Record a change (``diff`` of two snapshots) to ``instance``, with its reason."""
+    record_type, record_id = _identity(instance)
+    return audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        record_type=record_type,
+        record_id=record_id,
+        site_id=site_id,
+        changes=changes,
+        reason=reason,
+    )
+
+
+def audit_delete(
+    *, actor: Actor, instance: models.Model, fields: Iterable[str], site_id: uuid.UUID | None, reason: str
+) -> AuditEntry:
+    """Record the deletion of ``instance`` with its last values; call it before deleting the row."""
+    record_type, record_id = _identity(instance)
+    return audit_record(
+        actor=actor,
+        action=AuditAction.DELETE,
+        record_type=record_type,
+        record_id=record_id,
+        site_id=site_id,
+        changes=deleted(snapshot(instance, fields)),
+        reason=reason,
+    )
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     checked: int
