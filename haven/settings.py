@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "haven.core",
     "haven.audit",
     "haven.accounts",
+    "haven.protocols",
     "haven.home",
     "haven.demo",
 ]

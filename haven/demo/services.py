@@ -17,6 +17,8 @@ from django.db import transaction
 from haven.accounts.models import CredentialKind, Role, Site, SiteMembership, StaffCredential, User
 from haven.accounts.services import credential_create, membership_grant, site_create, user_create
 from haven.audit.context import Actor
+from haven.protocols.loader import shipped_protocol_files
+from haven.protocols.services import protocol_load
 
 DEMO_PASSWORD = "haven-demo-password"  # noqa: S105 - published on purpose; demo installs only
 DEMO_SITE = ("Haven Demo Clinic", "America/Chicago")
@@ -86,4 +88,6 @@ def demo_load() -> list[DemoUser]:
                     valid_from=date(2024, 1, 1),
                     valid_until=date(2027, 12, 31),
                 )
+        for path in shipped_protocol_files():
+            protocol_load(actor=actor, text=path.read_text(encoding="utf-8"), source=path.name)
     return list(DEMO_USERS)

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from haven.protocols.loader import ProtocolInvalid, load_protocol, parse_protocol, shipped_protocol_files
+from haven.protocols.loader import (
+    SHIPPED_DIR,
+    ProtocolInvalid,
+    load_protocol,
+    parse_protocol,
+    shipped_protocol_files,
+)
 
 MINIMAL = """
 code: demo
@@ -125,14 +131,14 @@ def test_outcome_visits_need_the_primary_instrument() -> None:
 
 
 def test_a_supplemental_window_must_be_ordered() -> None:
-    data = yaml.safe_load(Path(shipped_protocol_files()[0]).read_text())
+    data = yaml.safe_load((SHIPPED_DIR / "mdma-ptsd.yaml").read_text())
     data["dosing"]["supplemental"]["after_minutes_to"] = 30
     problems = _problems(yaml.safe_dump(data))
     assert any("dosing.supplemental: after_minutes_to must be ≥ after_minutes_from" in p for p in problems)
 
 
 def test_limits_must_name_measured_parameters() -> None:
-    data = yaml.safe_load(Path(shipped_protocol_files()[0]).read_text())
+    data = yaml.safe_load((SHIPPED_DIR / "mdma-ptsd.yaml").read_text())
     data["monitoring"]["parameters"] = ["heart_rate"]
     data["monitoring"]["limits"] = {"spo2": {"low": 92}}
     data["monitoring"]["relative_limits"] = {}
