@@ -16,11 +16,21 @@ class Site(BaseModel):
     """A clinic or trial site. Every clinical row belongs to exactly one site."""
 
     name = models.CharField(max_length=200, unique=True)
+    code = models.CharField(
+        max_length=8,
+        unique=True,
+        help_text="Short upper-case prefix of the site's study IDs, e.g. ALD in ALD-0001.",
+    )
     time_zone = models.CharField(max_length=64, help_text="IANA name, e.g. America/Chicago.")
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[A-Z][A-Z0-9]{1,7}$"), name="site_code_format"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

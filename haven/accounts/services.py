@@ -7,6 +7,7 @@ records the audit entry, inside one transaction.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -50,7 +51,8 @@ from haven.audit.services import (
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from haven.core.time import is_valid_time_zone, now
 
-SITE_FIELDS = ("name", "time_zone", "is_active")
+SITE_FIELDS = ("name", "code", "time_zone", "is_active")
+SITE_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
 USER_FIELDS = ("username", "email", "printed_name", "is_active", "is_demo")
 MEMBERSHIP_FIELDS = ("user", "site", "role")
 TOKEN_FIELDS = ("kind", "name", "user", "site", "prefix", "expires_at")
@@ -75,12 +77,30 @@ def _validated_site(name: str, time_zone: str) -> tuple[str, str]:
     return name, time_zone
 
 
-def site_create(*, actor: Actor, name: str, time_zone: str) -> Site:
+def _site_code_from(name: str) -> str:
+    """A free code from the name's initials (Alder Clinic → AC, then AC2, AC3 …)."""
+    letters = "".join(word[0] for word in re.findall(r"[A-Za-z]+", name)).upper()[:6]
+    base = letters if len(letters) >= 2 else (re.sub(r"[^A-Z]", "", name.upper()) + "XX")[:3]
+    candidate, n = base, 1
+    while Site.objects.filter(code=candidate).exists():
+        n += 1
+        candidate = f"{base}{n}"
+    return candidate
+
+
+def site_create(*, actor: Actor, name: str, time_zone: str, code: str | None = None) -> Site:
+    """A new site. ``code`` prefixes its study IDs; without one, it is made from the name's initials."""
     name, time_zone = _validated_site(name, time_zone)
     if Site.objects.filter(name__iexact=name).exists():
         raise field_error("name", "a site with this name already exists", code="conflict")
+    if code is not None:
+        code = code.strip().upper()
+        if not SITE_CODE.match(code):
+            raise field_error("code", "must be 2–8 upper-case letters or digits, starting with a letter")
+        if Site.objects.filter(code=code).exists():
+            raise field_error("code", "another site already uses this code", code="conflict")
     with transaction.atomic():
-        site = Site.objects.create(name=name, time_zone=time_zone)
+        site = Site.objects.create(name=name, code=code or _site_code_from(name), time_zone=time_zone)
         audit_create(actor=actor, instance=site, fields=SITE_FIELDS, site_id=site.public_id)
     return site
 

@@ -43,7 +43,7 @@ class Cast:
 
 
 def make_site(**overrides: Any) -> Site:
-    values = {"name": "Alder Clinic", "time_zone": "America/Chicago"} | overrides
+    values = {"name": "Alder Clinic", "code": "ALD", "time_zone": "America/Chicago"} | overrides
     return Site.objects.create(**values)
 
 
@@ -80,7 +80,7 @@ def make_credential(user: User, site: Site, **overrides: Any) -> StaffCredential
 def make_cast() -> Cast:
     with transaction.atomic():
         site_a = make_site()
-        site_b = make_site(name="Birch Unit", time_zone="Europe/London")
+        site_b = make_site(name="Birch Unit", code="BIR", time_zone="Europe/London")
         people: dict[str, User] = {}
         for username, name, role, mfa in (
             ("alice", "Dr Alice Adams", Role.THERAPIST, True),
