@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "haven.audit",
     "haven.accounts",
     "haven.protocols",
+    "haven.patients",
     "haven.home",
     "haven.demo",
 ]
@@ -192,6 +193,13 @@ if PRODUCTION:
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
+
+# Uploaded files (signed consent PDFs) --------------------------------------------------------------
+# Never served as public media: pages stream them after an access check.
+MEDIA_ROOT = Path(env_str("HAVEN_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+MEDIA_URL = "/media/"
+HAVEN_MAX_UPLOAD_BYTES = env_int("HAVEN_MAX_UPLOAD_MB", 20, minimum=1, maximum=200) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = HAVEN_MAX_UPLOAD_BYTES
 
 # Locale ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

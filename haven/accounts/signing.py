@@ -38,10 +38,12 @@ def _reauthentication_problem(user: User, password: str, otp_code: str) -> tuple
     return None
 
 
-def sign(
-    *, actor: Actor, record: Signable, meaning: SignatureMeaning | str, password: str, otp_code: str = ""
-) -> Signature:
-    """Sign ``record`` as ``actor.user`` after re-entering password and authenticator code."""
+def reauthenticate(*, actor: Actor, password: str, otp_code: str = "") -> User:
+    """Check the signer's password and code; refuse (and count the failure) otherwise.
+
+    Call it before opening the transaction that writes the signed record, so a refusal leaves
+    nothing behind but its own audit entry.
+    """
     user = actor.user
     if user is None:
         raise SignatureRefused("Only a person can sign.")
@@ -51,4 +53,12 @@ def sign(
         field, why = problem
         login_failure_record(actor, user, user.username, f"signature refused: {why}")
         raise SignatureRefused(f"Signature refused: {why}.", fields={field: [why]})
+    return user
+
+
+def sign(
+    *, actor: Actor, record: Signable, meaning: SignatureMeaning | str, password: str, otp_code: str = ""
+) -> Signature:
+    """Sign ``record`` as ``actor.user`` after re-entering password and authenticator code."""
+    reauthenticate(actor=actor, password=password, otp_code=otp_code)
     return signature_record(actor=actor, record=record, meaning=meaning)

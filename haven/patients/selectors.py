@@ -1,0 +1,227 @@
+"""Reads for patients, through the access layer: another site's patient is "not found"."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from haven.accounts.models import Site, SiteMembership, User
+from haven.accounts.selectors import roles_for
+from haven.audit.models import Signature
+from haven.core.errors import NotFound, PermissionDenied
+from haven.core.time import now
+from haven.patients.models import (
+    ConsentDocument,
+    ConsentRecord,
+    CourseStatus,
+    CourseTransition,
+    Deviation,
+    EnrollmentCourse,
+    Patient,
+    PatientIdentity,
+    Visit,
+    VisitNote,
+    VisitStatus,
+)
+from haven.patients.roles import IDENTITY_ROLES, NOTE_READ_ROLES, READ_ROLES
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound() from None
+
+
+def readable_sites(user: User) -> QuerySet[Site]:
+    """Sites where ``user`` holds a role that may read patients."""
+    return Site.objects.filter(
+        is_active=True,
+        pk__in=SiteMembership.objects.filter(user=user, role__in=READ_ROLES).values("site_id"),
+    )
+
+
+def patients_for(user: User) -> QuerySet[Patient]:
+    return Patient.objects.filter(site__in=readable_sites(user)).select_related("site")
+
+
+def access_patient(*, user: User, patient_id: uuid.UUID | str) -> Patient:
+    patient = patients_for(user).filter(public_id=_uuid(patient_id)).first()
+    if patient is None:
+        raise NotFound("Patient not found.")
+    return patient
+
+
+def access_course(*, user: User, course_id: uuid.UUID | str) -> EnrollmentCourse:
+    course = (
+        EnrollmentCourse.objects.filter(public_id=_uuid(course_id), site__in=readable_sites(user))
+        .select_related("site", "patient", "protocol_version")
+        .first()
+    )
+    if course is None:
+        raise NotFound("Course not found.")
+    return course
+
+
+def access_visit(*, user: User, visit_id: uuid.UUID | str) -> Visit:
+    visit = (
+        Visit.objects.filter(public_id=_uuid(visit_id), course__site__in=readable_sites(user))
+        .select_related("course__site", "course__patient", "course__protocol_version")
+        .first()
+    )
+    if visit is None:
+        raise NotFound("Visit not found.")
+    return visit
+
+
+def access_note(*, user: User, visit: Visit) -> VisitNote | None:
+    """The visit's note, for a role that may read therapy notes (never a blinded rater)."""
+    if not roles_for(user, visit.course.site) & NOTE_READ_ROLES:
+        raise PermissionDenied("Visit notes are not shown to your role.")
+    return VisitNote.objects.filter(visit=visit).prefetch_related("attendees", "addenda").first()
+
+
+def access_consent_document(*, user: User, document_id: uuid.UUID | str) -> ConsentDocument:
+    document = (
+        ConsentDocument.objects.filter(public_id=_uuid(document_id), site__in=readable_sites(user))
+        .select_related("site", "protocol_version")
+        .first()
+    )
+    if document is None:
+        raise NotFound("Consent document not found.")
+    return document
+
+
+def may_see_identity(user: User, site: Site) -> bool:
+    return bool(roles_for(user, site) & IDENTITY_ROLES)
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    patient: Patient
+    course: EnrollmentCourse | None
+    next_visit: Visit | None
+    overdue: int
+
+
+def patient_list(
+    *,
+    user: User,
+    site: Site,
+    query: str = "",
+    status: str = "",
+    only_overdue: bool = False,
+    today: date | None = None,
+) -> list[PatientRow]:
+    """The site's patients with their latest course, next visit and count of overdue visits.
+
+    ``query`` matches the study ID; for roles that may see identifying data it also matches names
+    (the list still shows study IDs only).
+    """
+    today = today or now().date()
+    patients = patients_for(user).filter(site=site)
+    if query:
+        match = Q(study_id__icontains=query.strip())
+        if may_see_identity(user, site):
+            for word in query.split():
+                match |= Q(identity__family_name__icontains=word) | Q(identity__given_name__icontains=word)
+        patients = patients.filter(match).distinct()
+    if status:
+        patients = patients.filter(courses__status=status).distinct()
+    overdue_visits = Visit.objects.filter(
+        course__patient=OuterRef("pk"), status=VisitStatus.PLANNED, window_latest__lt=today
+    )
+    if only_overdue:
+        patients = patients.filter(Exists(overdue_visits))
+    patient_ids = list(patients.values_list("pk", flat=True))
+    courses: dict[int, EnrollmentCourse] = {}
+    for course in (
+        EnrollmentCourse.objects.filter(patient_id__in=patient_ids)
+        .select_related("protocol_version")
+        .order_by("created_at")
+    ):
+        courses[course.patient_id] = course  # the latest wins
+    next_visits: dict[int, Visit] = {}
+    overdue: dict[int, int] = {}
+    open_visits = Visit.objects.filter(
+        course__patient_id__in=patient_ids, status=VisitStatus.PLANNED
+    ).select_related("course")
+    for visit in open_visits.order_by("target_date"):
+        pid = visit.course.patient_id
+        if visit.window_latest < today:
+            overdue[pid] = overdue.get(pid, 0) + 1
+        elif pid not in next_visits:
+            next_visits[pid] = visit
+    return [
+        PatientRow(
+            patient=p,
+            course=courses.get(p.pk),
+            next_visit=next_visits.get(p.pk),
+            overdue=overdue.get(p.pk, 0),
+        )
+        for p in patients.order_by("study_id")
+    ]
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime | date
+    kind: Literal["status", "consent", "visit", "deviation", "note"]
+    text: str
+
+
+def course_timeline(course: EnrollmentCourse) -> list[TimelineEvent]:
+    """The course as one story: status changes, consents, visits, deviations and signed notes."""
+    events: list[TimelineEvent] = []
+    for t in CourseTransition.objects.filter(course=course).select_related("by"):
+        who = f" by {t.by.printed_name}" if t.by else ""
+        why = f": {t.reason}" if t.reason else ""
+        events.append(
+            TimelineEvent(
+                t.occurred_at,
+                "status",
+                f"{CourseStatus(t.from_status).label} → {CourseStatus(t.to_status).label}{who}{why}",
+            )
+        )
+    for c in ConsentRecord.objects.filter(course=course).select_related("document"):
+        events.append(TimelineEvent(c.patient_signed_at, "consent", f"Consent signed: {c.document}"))
+        if c.withdrawn_at:
+            events.append(
+                TimelineEvent(c.withdrawn_at, "consent", f"Consent withdrawn: {c.withdrawal_reason}")
+            )
+    for v in Visit.objects.filter(course=course, occurred_on__isnull=False):
+        if v.occurred_on is not None:
+            text = f"{v.name} took place ({v.get_status_display().lower()})"
+            events.append(TimelineEvent(v.occurred_on, "visit", text))
+    for d in Deviation.objects.filter(course=course):
+        events.append(TimelineEvent(d.created_at, "deviation", f"Deviation: {d.description}"))
+    notes = VisitNote.objects.filter(visit__course=course, locked_at__isnull=False).select_related(
+        "visit", "author"
+    )
+    for n in notes:
+        if n.locked_at is not None:
+            text = f"Note signed for {n.visit.name} by {n.author.printed_name}"
+            events.append(TimelineEvent(n.locked_at, "note", text))
+
+    def key(event: TimelineEvent) -> datetime:
+        at = event.at
+        return at if isinstance(at, datetime) else datetime(at.year, at.month, at.day, tzinfo=now().tzinfo)
+
+    return sorted(events, key=key)
+
+
+def course_visits(course: EnrollmentCourse) -> QuerySet[Visit]:
+    return Visit.objects.filter(course=course).order_by("target_date", "pk")
+
+
+def identity_of(patient: Patient) -> PatientIdentity:
+    """Only for services that have already checked and audited the view."""
+    return PatientIdentity.objects.get(patient=patient)
+
+
+def note_signatures(note: VisitNote) -> QuerySet[Signature]:
+    return Signature.objects.filter(record_type=VisitNote.record_type(), record_id=str(note.public_id))
