@@ -21,6 +21,20 @@ from haven.accounts.middleware import GENERATION_KEY, SEEN_KEY
 from haven.accounts.models import Role, Site, SiteMembership, StaffCredential, User
 from haven.accounts.selectors import role_map
 from haven.audit.context import Actor
+from haven.patients.models import ConsentDocument, EnrollmentCourse, Patient
+from haven.patients.services import (
+    consent_current_document,
+    consent_document_activate,
+    consent_document_upload,
+    consent_record,
+    course_enroll,
+    course_open,
+    course_transition,
+    patient_register,
+)
+from haven.protocols.loader import SHIPPED_DIR
+from haven.protocols.models import ProtocolVersion
+from haven.protocols.services import protocol_load
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -56,7 +70,7 @@ def make_user(username: str, printed_name: str, *, mfa: bool = True, **overrides
         **overrides,
     )
     if mfa:
-        TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        TOTPDevice.objects.create(user=user, name="test", confirmed=True, tolerance=10)
     return user
 
 
@@ -101,14 +115,16 @@ def make_cast() -> Cast:
     return Cast(site_a=site_a, site_b=site_b, oscar=oscar, **people)
 
 
-def otp_code(user: User, *, steps_ahead: int = 0) -> str:
-    """The authenticator's code for ``user`` (as their phone would show it).
+def otp_code(user: User) -> str:
+    """The code ``user``'s authenticator shows for the next window the server has not yet seen.
 
-    A code is accepted once only; ``steps_ahead=1`` gives the next window's code, which the server
-    also accepts (one step of clock drift), for a second verification within the same 30 seconds.
+    A code is accepted once only, so a test that signs several times in the same 30 seconds takes
+    the next window's code each time; the test devices allow that much drift (``tolerance``).
     """
     device = TOTPDevice.objects.get(user=user, confirmed=True)
-    t0 = device.t0 - steps_ahead * device.step
+    current = int((time.time() - device.t0) // device.step)
+    window = max(current, device.last_t + 1)
+    t0 = device.t0 - (window - current) * device.step
     return f"{totp(device.bin_key, step=device.step, t0=t0, digits=device.digits):0{device.digits}d}"
 
 
@@ -125,3 +141,63 @@ def client_for(user: User) -> Client:
 
 def actor_of(user: User) -> Actor:
     return Actor(user=user, printed_name=user.printed_name, roles=role_map(user), ip="127.0.0.1")
+
+
+# Patients ---------------------------------------------------------------------------------------
+SAMPLE_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+SAMPLE_SIGNATURE = "M 10 10 L 40 30 L 80 12 Q 100 40 120 20"
+
+
+def load_shipped_protocol(code: str = "mdma-ptsd") -> ProtocolVersion:
+    """The shipped protocol ``code`` loaded into the database (a ProtocolVersion)."""
+    path = SHIPPED_DIR / f"{code}.yaml"
+    return protocol_load(actor=Actor.system("test"), text=path.read_text(), source=path.name).version
+
+
+def make_patient(cast: Cast, **identity: Any) -> Patient:
+    values: dict[str, Any] = {
+        "given_name": "Jordan",
+        "family_name": "Example",
+        "date_of_birth": date(1985, 4, 12),
+        "phone": "+1 555 0100",
+    } | identity
+    sex = values.pop("sex_at_birth", "female")
+    return patient_register(actor=actor_of(cast.carmen), site=cast.site_a, sex_at_birth=sex, **values)
+
+
+def make_active_consent_document(cast: Cast, version: ProtocolVersion, label: str = "v1") -> ConsentDocument:
+    document = consent_document_upload(
+        actor=actor_of(cast.carmen),
+        site=cast.site_a,
+        protocol_version=version,
+        version_label=label,
+        title="Consent to MDMA-assisted therapy",
+        content=SAMPLE_PDF,
+        filename="consent.pdf",
+    )
+    return consent_document_activate(actor=actor_of(cast.carmen), document=document)
+
+
+def make_enrolled_course(
+    cast: Cast, *, enrolled_on: date, patient: Patient | None = None
+) -> EnrollmentCourse:
+    """A patient taken from candidate to enrolled on mdma-ptsd, through the real services."""
+    version = load_shipped_protocol()
+    patient = patient or make_patient(cast)
+    document = consent_current_document(site=cast.site_a, protocol_code=version.code)
+    document = document or make_active_consent_document(cast, version)
+    coordinator, physician = actor_of(cast.carmen), actor_of(cast.priya)
+    course = course_open(actor=coordinator, patient=patient, protocol_version=version)
+    course = course_transition(actor=coordinator, course=course, to="screening")
+    course = course_transition(actor=physician, course=course, to="eligible")
+    consent_record(
+        actor=coordinator,
+        course=course,
+        document=document,
+        patient_printed_name="Jordan Example",
+        patient_signature_svg=SAMPLE_SIGNATURE,
+        password=PASSWORD,
+        otp_code=otp_code(cast.carmen),
+    )
+    course.refresh_from_db()
+    return course_enroll(actor=coordinator, course=course, enrolled_on=enrolled_on)

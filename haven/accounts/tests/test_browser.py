@@ -142,8 +142,8 @@ def test_a_site_admin_signs_a_credential_review_in_place(live_server: LiveServer
 
     row = page.locator(f"#credential-{credential.public_id}")
     row.get_by_label("Password").fill(PASSWORD)
-    # The login just used this window's code, and a code is accepted once only.
-    row.get_by_label("Authenticator code").fill(otp_code(cast.morgan, steps_ahead=1))
+    # The login used this window's code; otp_code gives the next unused one.
+    row.get_by_label("Authenticator code").fill(otp_code(cast.morgan))
     row.get_by_role("button", name="Sign as Morgan Reyes").click()
     expect(page.locator(f"#credential-{credential.public_id}")).to_contain_text("Reviewed by Morgan Reyes")
     signature = Signature.objects.get()
