@@ -430,6 +430,7 @@ def consent_record(
         raise field_error(
             "patient_signature_svg", "the patient's drawn signature is missing or not a drawing"
         )
+    course = EnrollmentCourse.objects.select_related("site", "patient").get(pk=course.pk)
     current = consent_current_document(site=course.site, protocol_code=course.protocol_code)
     if current is None or current.pk != document.pk:
         raise field_error("document", "is not the consent document in use for this protocol at this site")
@@ -787,6 +788,8 @@ def visit_note_save(
 
 def visit_note_sign(*, actor: Actor, note: VisitNote, password: str, otp_code: str = "") -> VisitNote:
     """Sign and lock a note; the visit is then completed. Attendance must meet the protocol."""
+    # Read the visit and note afresh: the caller's copies may predate the visit being recorded.
+    note = VisitNote.objects.select_related("visit__course__site", "visit__course__protocol_version").get(pk=note.pk)
     visit = note.visit
     _check_note_author(actor, visit)
     if visit.status != VisitStatus.OCCURRED:
