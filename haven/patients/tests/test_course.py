@@ -59,11 +59,10 @@ TODAY = date(2026, 11, 25)
 
 
 @pytest.fixture(autouse=True)
-def _fixed_today() -> object:
-    with time_machine.travel(
-        timezone.datetime(2026, 11, 25, 15, 0, tzinfo=timezone.UTC), tick=True
-    ) as traveller:
-        yield traveller
+def _fixed_today() -> Iterator[None]:
+    """Dates in these tests are written out; "today" is fixed so "not in the future" stays true."""
+    with time_machine.travel(datetime(2026, 11, 25, 15, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 def _course(cast: Cast) -> EnrollmentCourse:
