@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "haven.accounts",
     "haven.protocols",
     "haven.patients",
+    "haven.scheduling",
     "haven.home",
     "haven.demo",
 ]

@@ -1,0 +1,83 @@
+"""Calendars (day and week, per site, room or person) and the access layer for bookings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet
+
+from haven.accounts.models import Site, User
+from haven.core.errors import NotFound
+from haven.patients.selectors import readable_sites
+from haven.scheduling.models import Appointment, AppointmentStatus, Room
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound() from None
+
+
+def access_room(*, user: User, room_id: uuid.UUID | str) -> Room:
+    room = (
+        Room.objects.filter(public_id=_uuid(room_id), site__in=readable_sites(user))
+        .select_related("site")
+        .first()
+    )
+    if room is None:
+        raise NotFound("Room not found.")
+    return room
+
+
+def access_appointment(*, user: User, appointment_id: uuid.UUID | str) -> Appointment:
+    appointment = (
+        Appointment.objects.filter(public_id=_uuid(appointment_id), site__in=readable_sites(user))
+        .select_related("site", "room", "visit__course__patient")
+        .first()
+    )
+    if appointment is None:
+        raise NotFound("Appointment not found.")
+    return appointment
+
+
+def room_list(*, site: Site) -> QuerySet[Room]:
+    return Room.objects.filter(site=site, is_active=True).order_by("name")
+
+
+def day_bounds(site: Site, first: date, days: int) -> tuple[datetime, datetime]:
+    """UTC instants of local midnight on ``first`` and ``days`` days later, in the site's time zone."""
+    tz = ZoneInfo(site.time_zone)
+    start = datetime.combine(first, time.min, tzinfo=tz)
+    return start, datetime.combine(first + timedelta(days=days), time.min, tzinfo=tz)
+
+
+def calendar(
+    *, site: Site, first: date, days: int = 1, room: Room | None = None, person: User | None = None
+) -> QuerySet[Appointment]:
+    """Booked appointments of a site in a span of local days, optionally for one room or person."""
+    start, end = day_bounds(site, first, days)
+    appointments = Appointment.objects.filter(
+        site=site, status=AppointmentStatus.BOOKED, starts_at__lt=end, ends_at__gt=start
+    )
+    if room is not None:
+        appointments = appointments.filter(room=room)
+    if person is not None:
+        appointments = appointments.filter(staff__user=person)
+    return (
+        appointments.select_related("room", "visit__course__patient")
+        .prefetch_related("staff__user")
+        .order_by("starts_at")
+        .distinct()
+    )
+
+
+def person_appointments(*, user: User, since: datetime) -> QuerySet[Appointment]:
+    """Everything ``user`` is booked for from ``since`` on, across their sites (for the iCal feed)."""
+    return (
+        Appointment.objects.filter(staff__user=user, status=AppointmentStatus.BOOKED, ends_at__gte=since)
+        .select_related("site", "room", "visit__course__patient")
+        .order_by("starts_at")
+    )
