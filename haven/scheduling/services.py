@@ -116,6 +116,8 @@ def appointment_check(
     local_day = starts_at.astimezone(ZoneInfo(site.time_zone)).date()
     if ends_at <= starts_at:
         check.add("ends_at", "must be after the start")
+    if starts_at < now():
+        check.add("starts_at", "is in the past")
     if visit.status != VisitStatus.PLANNED:
         check.add("visit", f"is already {visit.get_status_display().lower()}")
     if room is not None and (room.site_id != site.pk or not room.is_active):
