@@ -36,3 +36,8 @@ def actor_for(request: HttpRequest, *, user: User | None = None, token: ApiToken
         ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
     )
+
+
+def user_actor(user: User, *, ip: str | None = None) -> Actor:
+    """An actor for ``user`` outside a request (a command acting as a named person, the demo)."""
+    return Actor(user=user, printed_name=user.printed_name or user.username, roles=role_map(user), ip=ip)

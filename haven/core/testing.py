@@ -17,9 +17,9 @@ from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from haven.accounts.actors import user_actor
 from haven.accounts.middleware import GENERATION_KEY, SEEN_KEY
 from haven.accounts.models import Role, Site, SiteMembership, StaffCredential, User
-from haven.accounts.selectors import role_map
 from haven.audit.context import Actor
 from haven.patients.models import ConsentDocument, EnrollmentCourse, Patient
 from haven.patients.services import (
@@ -140,7 +140,7 @@ def client_for(user: User) -> Client:
 
 
 def actor_of(user: User) -> Actor:
-    return Actor(user=user, printed_name=user.printed_name, roles=role_map(user), ip="127.0.0.1")
+    return user_actor(user, ip="127.0.0.1")
 
 
 # Patients ---------------------------------------------------------------------------------------

@@ -8,20 +8,40 @@ exist. Every name here is invented.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
+from haven.accounts.actors import user_actor
 from haven.accounts.models import CredentialKind, Role, Site, SiteMembership, StaffCredential, User
 from haven.accounts.services import credential_create, membership_grant, site_create, user_create
 from haven.audit.context import Actor
+from haven.core.time import now
+from haven.patients.models import Patient
+from haven.patients.services import (
+    consent_document_activate,
+    consent_document_upload,
+    consent_record,
+    course_enroll,
+    course_open,
+    course_transition,
+    patient_register,
+    visit_note_save,
+    visit_note_sign,
+    visit_record_occurrence,
+)
 from haven.protocols.loader import shipped_protocol_files
+from haven.protocols.selectors import protocol_version_get
 from haven.protocols.services import protocol_load
+from haven.scheduling.services import StaffPick, appointment_book, room_create
 
 DEMO_PASSWORD = "haven-demo-password"  # noqa: S105 - published on purpose; demo installs only
 DEMO_SITE = ("Haven Demo Clinic", "America/Chicago")
+DEMO_SIGNATURE = "M 20 60 C 40 10 60 10 70 50 S 100 90 120 40 L 140 55"
 OTHER_SITE = ("Northfield Research Unit", "Europe/London")
 
 
@@ -90,4 +110,127 @@ def demo_load() -> list[DemoUser]:
                 )
         for path in shipped_protocol_files():
             protocol_load(actor=actor, text=path.read_text(encoding="utf-8"), source=path.name)
+        clinic = sites[DEMO_SITE[0]]
+        if not Patient.objects.filter(site=clinic).exists():
+            _demo_clinic(clinic)
     return list(DEMO_USERS)
+
+
+def _demo_clinic(site: Site) -> None:
+    """Rooms, a consent form and four synthetic patients at different stages, through the services."""
+    users = {u.username: u for u in User.objects.filter(is_demo=True)}
+    people = {name: user_actor(user) for name, user in users.items()}
+    admin, coordinator, physician = people["admin"], people["coordinator"], people["physician"]
+    lead = people["lead"]
+    rooms = {
+        name: room_create(actor=admin, site=site, name=name, kind=kind)
+        for name, kind in (
+            ("Willow room", "therapy"),
+            ("Cedar dosing suite", "dosing"),
+            ("Overnight room 1", "overnight"),
+            ("Assessment room", "assessment"),
+        )
+    }
+    version = protocol_version_get(code="mdma-ptsd", version="1.0")
+    document = consent_document_upload(
+        actor=coordinator,
+        site=site,
+        protocol_version=version,
+        version_label="v1 (demo)",
+        title="Consent to MDMA-assisted therapy for PTSD",
+        content=(Path(__file__).parent / "consent-demo.pdf").read_bytes(),
+        filename="consent-demo.pdf",
+    )
+    consent_document_activate(actor=coordinator, document=document)
+
+    today = now().astimezone(ZoneInfo(site.time_zone)).date()
+    patients = [
+        patient_register(
+            actor=coordinator,
+            site=site,
+            sex_at_birth=sex,
+            given_name=given,
+            family_name=family,
+            date_of_birth=born,
+            phone=phone,
+        )
+        for sex, given, family, born, phone in (
+            ("female", "Quinn", "Harrow", date(1984, 3, 9), "+1 555 0101"),
+            ("male", "Elliot", "Marsh", date(1991, 7, 22), "+1 555 0102"),
+            ("female", "Rowan", "Vale", date(1978, 11, 2), "+1 555 0103"),
+            ("intersex", "Sasha", "Brook", date(1999, 1, 30), "+1 555 0104"),
+        )
+    ]
+    courses = [course_open(actor=coordinator, patient=p, protocol_version=version) for p in patients[:3]]
+    for course in courses:
+        course_transition(actor=coordinator, course=course, to="screening")
+    for course in courses[:2]:
+        course_transition(actor=physician, course=course, to="eligible")
+
+    # Quinn: consented, enrolled three weeks ago, two preparation sessions documented.
+    enrolled = courses[0]
+    consent_record(
+        actor=coordinator,
+        course=enrolled,
+        document=document,
+        patient_printed_name="Quinn Harrow",
+        patient_signature_svg=DEMO_SIGNATURE,
+        password=DEMO_PASSWORD,
+    )
+    enrolled = course_enroll(actor=coordinator, course=enrolled, enrolled_on=today - timedelta(days=21))
+    visits = {v.code: v for v in enrolled.visits.all()}
+    visit_record_occurrence(
+        actor=coordinator, visit=visits["baseline"], occurred_on=today - timedelta(days=21)
+    )
+    for code, days_ago, sections in (
+        (
+            "prep1",
+            14,
+            {
+                "Education given": "Course of treatment, what a session is like, overnight stay.",
+                "Intentions": "Wants to sleep through the night again and reconnect with family.",
+                "Touch consent discussed": "Hand on shoulder only, on request.",
+            },
+        ),
+        (
+            "prep2",
+            7,
+            {
+                "Safety plan": "Crisis line, partner as contact, daily check-in calls agreed.",
+                "Plan until the next visit": "Journal, grounding exercises.",
+            },
+        ),
+    ):
+        visit = visits[code]
+        visit_record_occurrence(actor=lead, visit=visit, occurred_on=today - timedelta(days=days_ago))
+        note = visit_note_save(
+            actor=lead,
+            visit=visit,
+            sections=sections,
+            free_text="Engaged and settled.",
+            attendees=[users["lead"], users["cotherapist"]],
+            duration_minutes=90,
+        )
+        visit_note_sign(actor=lead, note=note, password=DEMO_PASSWORD)
+    dyad = [
+        StaffPick(users["lead"], Role.THERAPIST, is_lead=True),
+        StaffPick(users["cotherapist"], Role.THERAPIST),
+    ]
+    tz = ZoneInfo(site.time_zone)
+    for code, room, hours in (
+        ("prep3", "Willow room", (14, 15, 30)),
+        ("dose1", "Cedar dosing suite", (9, 17, 0)),
+    ):
+        visit = visits[code]
+        day = max(visit.target_date, today + timedelta(days=1))
+        starts = datetime.combine(day, time(hours[0]), tzinfo=tz)
+        ends = datetime.combine(day, time(hours[1], hours[2]), tzinfo=tz)
+        appointment_book(
+            actor=coordinator,
+            visit=visit,
+            room=rooms[room],
+            starts_at=starts,
+            ends_at=ends,
+            staff=dyad,
+            outside_window_reason="" if visit.window_earliest <= day <= visit.window_latest else "demo",
+        )

@@ -72,7 +72,7 @@ PATIENT_FIELDS = ("site", "study_id", "sex_at_birth", "possible_duplicate_of")
 VISIT_PLAN_FIELDS = ("target_date", "window_earliest", "window_latest", "status")
 MAX_CONSENT_BYTES = 20 * 1024 * 1024
 # A drawn signature: SVG path data only (move/line/curve commands and numbers), nothing executable.
-SIGNATURE_PATH = re.compile(r"^[MLQCZmlqcz0-9.,\s-]{10,200000}$")
+SIGNATURE_PATH = re.compile(r"^[MLHVCSQTAZmlhvcsqtaz0-9.,\s-]{10,200000}$")
 
 
 def _require_role(actor: Actor, site: Site, roles: Iterable[Role], doing: str) -> User:
@@ -529,8 +529,8 @@ def course_enroll(*, actor: Actor, course: EnrollmentCourse, enrolled_on: date) 
         course.enrolled_on = enrolled_on
         course.save(update_fields=["enrolled_on", "updated_at"])
         plan = plan_schedule(protocol_of(course.protocol_version), enrollment=enrolled_on)
-        Visit.objects.bulk_create(
-            Visit(
+        for p in plan:
+            visit = Visit.objects.create(
                 course=course,
                 code=p.code,
                 definition_code=p.definition,
@@ -543,8 +543,12 @@ def course_enroll(*, actor: Actor, course: EnrollmentCourse, enrolled_on: date) 
                 window_latest=p.latest,
                 planned_minutes=p.duration_minutes,
             )
-            for p in plan
-        )
+            audit_create(
+                actor=actor,
+                instance=visit,
+                fields=("code", "target_date", "window_earliest", "window_latest"),
+                site_id=course.site.public_id,
+            )
         audit_update(
             actor=actor,
             instance=course,
@@ -789,7 +793,9 @@ def visit_note_save(
 def visit_note_sign(*, actor: Actor, note: VisitNote, password: str, otp_code: str = "") -> VisitNote:
     """Sign and lock a note; the visit is then completed. Attendance must meet the protocol."""
     # Read the visit and note afresh: the caller's copies may predate the visit being recorded.
-    note = VisitNote.objects.select_related("visit__course__site", "visit__course__protocol_version").get(pk=note.pk)
+    note = VisitNote.objects.select_related("visit__course__site", "visit__course__protocol_version").get(
+        pk=note.pk
+    )
     visit = note.visit
     _check_note_author(actor, visit)
     if visit.status != VisitStatus.OCCURRED:
