@@ -34,12 +34,20 @@ def envelope(code: str, message: str, fields: dict[str, list[str]] | None = None
     return {"code": code, "message": message, "fields": fields or {}}
 
 
-_LOCATIONS = {"body", "payload", "path", "query", "header", "cookie", "form"}
+_LOCATIONS = {"body", "path", "query", "header", "cookie", "form", "file"}
 
 
 def _field_path(loc: Any) -> str:
-    """``("body", "payload", "items", 2, "dose")`` → ``items.2.dose``: the field as the client named it."""
-    parts = [str(p) for p in loc if p not in _LOCATIONS] if isinstance(loc, list | tuple) else [str(loc)]
+    """``("body", "payload", "items", 2, "dose")`` → ``items.2.dose``: the field as the client named it.
+
+    The first element names where the value came from (body, query, file …) and ninja wraps a body
+    schema as ``payload``; both are dropped, the rest is the field's own path.
+    """
+    parts = [str(p) for p in loc] if isinstance(loc, list | tuple) else [str(loc)]
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    if parts and parts[0] == "payload":
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 
@@ -92,9 +100,15 @@ def health(request: HttpRequest) -> dict[str, str]:
 def _mount_routers() -> None:
     from haven.accounts.api import router as accounts_router
     from haven.audit.api import router as audit_router
+    from haven.patients.api import router as patients_router
+    from haven.protocols.api import router as protocols_router
+    from haven.scheduling.api import router as scheduling_router
 
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/", patients_router)
+    api.add_router("/protocols", protocols_router)
+    api.add_router("/", scheduling_router)
 
 
 _mount_routers()

@@ -225,3 +225,12 @@ def identity_of(patient: Patient) -> PatientIdentity:
 
 def note_signatures(note: VisitNote) -> QuerySet[Signature]:
     return Signature.objects.filter(record_type=VisitNote.record_type(), record_id=str(note.public_id))
+
+
+def consent_document_list(*, site: Site) -> QuerySet[ConsentDocument]:
+    """The site's consent documents, the one in use first."""
+    return (
+        ConsentDocument.objects.filter(site=site)
+        .select_related("site", "protocol_version")
+        .order_by("protocol_code", "-activated_at", "-created_at")
+    )
