@@ -15,4 +15,6 @@ urlpatterns = [
     path("", include("haven.accounts.urls")),
     path("", include("haven.audit.urls")),
     path("", include("haven.home.urls")),
+    path("", include("haven.patients.urls")),
+    path("", include("haven.scheduling.urls")),
 ]

@@ -1,13 +1,14 @@
 """The home page after login: the user's sites, and what is waiting for them at each.
 
-Each capability contributes its own waiting items here (later: visits due today, open alerts,
-forms to review, SAE clocks, counts due). Today: credentials waiting for a site administrator's
-review, and the user's own missing authenticator.
+Each capability contributes its own waiting items here: overdue visits, visit notes to sign,
+patients who must re-consent, credentials waiting for a site administrator's review, and the
+user's own missing authenticator. Later capabilities add theirs (open alerts, SAE clocks, counts).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,9 @@ from django.urls import reverse
 
 from haven.accounts import selectors, services
 from haven.accounts.models import Role, Site, User
+from haven.core.time import now
+from haven.patients import selectors as patient_selectors
+from haven.patients.roles import CONSENT_ROLES, NOTE_ROLES, READ_ROLES
 
 
 @dataclass
@@ -31,8 +35,35 @@ class SiteCard:
     waiting: list[Waiting] = field(default_factory=list)
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _waiting_at(user: User, site: Site, roles: frozenset[Role]) -> list[Waiting]:
     waiting: list[Waiting] = []
+    patients_url = reverse("patients:list", args=[site.public_id])
+    if roles & READ_ROLES:
+        overdue = patient_selectors.overdue_visits(
+            site=site, today=now().astimezone(ZoneInfo(site.time_zone)).date()
+        ).count()
+        if overdue:
+            waiting.append(
+                Waiting(_count(overdue, "overdue visit", "overdue visits"), f"{patients_url}?overdue=1")
+            )
+    if roles & NOTE_ROLES:
+        unsigned = patient_selectors.visits_awaiting_note(site=site).count()
+        if unsigned:
+            waiting.append(
+                Waiting(_count(unsigned, "visit note to sign", "visit notes to sign"), patients_url)
+            )
+    if roles & CONSENT_ROLES:
+        reconsent = len(patient_selectors.courses_needing_reconsent(site=site))
+        if reconsent:
+            waiting.append(
+                Waiting(
+                    _count(reconsent, "patient must re-consent", "patients must re-consent"), patients_url
+                )
+            )
     if Role.SITE_ADMIN in roles:
         unreviewed = selectors.credentials_awaiting_review(site=site, reviewer=user)
         if unreviewed:

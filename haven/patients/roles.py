@@ -26,3 +26,5 @@ VISIT_ROLES = frozenset({Role.COORDINATOR, Role.THERAPIST, Role.PHYSICIAN, Role.
 NOTE_ROLES = frozenset({Role.THERAPIST, Role.PHYSICIAN, Role.COORDINATOR, Role.BLINDED_RATER})
 # Therapy notes can reveal what happened in a session; blinded raters never read them.
 NOTE_READ_ROLES = frozenset({Role.THERAPIST, Role.PHYSICIAN, Role.COORDINATOR, Role.SITE_ADMIN, Role.AUDITOR})
+# Visits a blinded rater documents (and whose notes they may read).
+RATER_VISIT_KINDS = frozenset({"assessment", "follow-up"})

@@ -9,11 +9,11 @@ from typing import Literal
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from haven.accounts.models import Site, SiteMembership, User
+from haven.accounts.models import Role, Site, SiteMembership, User
 from haven.accounts.selectors import roles_for
 from haven.audit.models import Signature
 from haven.core.errors import NotFound, PermissionDenied
-from haven.core.time import now
+from haven.core.time import now, today_at
 from haven.patients.models import (
     ConsentDocument,
     ConsentRecord,
@@ -27,7 +27,7 @@ from haven.patients.models import (
     VisitNote,
     VisitStatus,
 )
-from haven.patients.roles import IDENTITY_ROLES, NOTE_READ_ROLES, READ_ROLES
+from haven.patients.roles import IDENTITY_ROLES, NOTE_READ_ROLES, RATER_VISIT_KINDS, READ_ROLES
 
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:
@@ -78,9 +78,17 @@ def access_visit(*, user: User, visit_id: uuid.UUID | str) -> Visit:
     return visit
 
 
+def may_read_note(user: User, visit: Visit) -> bool:
+    """Therapy notes are for the clinical team; a blinded rater reads only assessment notes."""
+    roles = roles_for(user, visit.course.site)
+    if roles & NOTE_READ_ROLES:
+        return True
+    return Role.BLINDED_RATER in roles and visit.kind in RATER_VISIT_KINDS
+
+
 def access_note(*, user: User, visit: Visit) -> VisitNote | None:
-    """The visit's note, for a role that may read therapy notes (never a blinded rater)."""
-    if not roles_for(user, visit.course.site) & NOTE_READ_ROLES:
+    """The visit's note, for a role that may read it (see ``may_read_note``)."""
+    if not may_read_note(user, visit):
         raise PermissionDenied("Visit notes are not shown to your role.")
     return VisitNote.objects.filter(visit=visit).prefetch_related("attendees", "addenda").first()
 
@@ -122,7 +130,7 @@ def patient_list(
     ``query`` matches the study ID; for roles that may see identifying data it also matches names
     (the list still shows study IDs only).
     """
-    today = today or now().date()
+    today = today or today_at(site.time_zone)
     patients = patients_for(user).filter(site=site)
     if query:
         match = Q(study_id__icontains=query.strip())
@@ -234,3 +242,60 @@ def consent_document_list(*, site: Site) -> QuerySet[ConsentDocument]:
         .select_related("site", "protocol_version")
         .order_by("protocol_code", "-activated_at", "-created_at")
     )
+
+
+def overdue_visits(*, site: Site, today: date) -> QuerySet[Visit]:
+    """Planned visits whose window has closed (open courses only)."""
+    return Visit.objects.filter(
+        course__site=site,
+        status=VisitStatus.PLANNED,
+        window_latest__lt=today,
+        course__status__in=[
+            CourseStatus.PREPARATION,
+            CourseStatus.TREATMENT,
+            CourseStatus.INTEGRATION,
+            CourseStatus.FOLLOW_UP,
+        ],
+    )
+
+
+def visits_awaiting_note(*, site: Site) -> QuerySet[Visit]:
+    """Visits that took place but are not completed: their note is not signed yet."""
+    return Visit.objects.filter(course__site=site, status=VisitStatus.OCCURRED)
+
+
+def courses_needing_reconsent(*, site: Site) -> list[EnrollmentCourse]:
+    """On-study courses whose consent is not to the document now in use."""
+    on_study = EnrollmentCourse.objects.filter(
+        site=site,
+        status__in=[
+            CourseStatus.PREPARATION,
+            CourseStatus.TREATMENT,
+            CourseStatus.INTEGRATION,
+            CourseStatus.FOLLOW_UP,
+        ],
+    ).select_related("patient")
+    current = {
+        d.protocol_code: d.pk
+        for d in ConsentDocument.objects.filter(site=site, activated_at__isnull=False).order_by(
+            "activated_at"
+        )
+    }
+    consented = set(
+        ConsentRecord.objects.filter(course__in=on_study, withdrawn_at__isnull=True).values_list(
+            "course_id", "document_id"
+        )
+    )
+    return [c for c in on_study if (c.pk, current.get(c.protocol_code)) not in consented]
+
+
+def course_list(*, patient: Patient) -> QuerySet[EnrollmentCourse]:
+    return (
+        EnrollmentCourse.objects.filter(patient=patient)
+        .select_related("protocol_version")
+        .order_by("-created_at")
+    )
+
+
+def deviation_list(*, course: EnrollmentCourse) -> QuerySet[Deviation]:
+    return Deviation.objects.filter(course=course).select_related("visit").order_by("-created_at")

@@ -26,7 +26,7 @@ from haven.audit.models import AuditAction, SignatureMeaning
 from haven.audit.services import audit_create, audit_record, audit_update, diff, require_reason, snapshot
 from haven.audit.signatures import signature_record
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
-from haven.core.time import now
+from haven.core.time import now, today_at
 from haven.patients.models import (
     ConsentDocument,
     ConsentRecord,
@@ -50,6 +50,7 @@ from haven.patients.roles import (
     ELIGIBILITY_ROLES,
     IDENTITY_ROLES,
     NOTE_ROLES,
+    RATER_VISIT_KINDS,
     REGISTER_ROLES,
     VISIT_ROLES,
 )
@@ -93,7 +94,7 @@ def _text(field: str, value: str, *, max_length: int, required: bool = True) -> 
 
 
 # Registry ---------------------------------------------------------------------------------------
-def _validated_identity(values: Mapping[str, Any]) -> dict[str, Any]:
+def _validated_identity(values: Mapping[str, Any], *, today: date) -> dict[str, Any]:
     clean: dict[str, Any] = {
         "given_name": _text("given_name", values.get("given_name", ""), max_length=100),
         "family_name": _text("family_name", values.get("family_name", ""), max_length=100),
@@ -112,7 +113,7 @@ def _validated_identity(values: Mapping[str, Any]) -> dict[str, Any]:
     born = values.get("date_of_birth")
     if not isinstance(born, date):
         raise field_error("date_of_birth", "is required (YYYY-MM-DD)")
-    if born > now().date():
+    if born > today:
         raise field_error("date_of_birth", "cannot be in the future")
     if born.year < 1900:
         raise field_error("date_of_birth", "must be in 1900 or later")
@@ -152,7 +153,7 @@ def patient_register(*, actor: Actor, site: Site, sex_at_birth: str, **identity:
     unknown = set(identity) - set(IDENTITY_FIELDS)
     if unknown:
         raise field_error(sorted(unknown)[0], "is not a field of a patient's identity")
-    clean = _validated_identity(identity)
+    clean = _validated_identity(identity, today=today_at(site.time_zone))
     with transaction.atomic():
         patient = Patient.objects.create(
             site=site,
@@ -195,7 +196,8 @@ def patient_identity_update(
         identity = PatientIdentity.objects.select_for_update().get(patient=patient)
         before = snapshot(identity, IDENTITY_FIELDS)
         clean = _validated_identity(
-            {name: changes.get(name, getattr(identity, name)) for name in IDENTITY_FIELDS}
+            {name: changes.get(name, getattr(identity, name)) for name in IDENTITY_FIELDS},
+            today=today_at(patient.site.time_zone),
         )
         for name, value in clean.items():
             setattr(identity, name, value)
@@ -509,8 +511,7 @@ def course_enroll(*, actor: Actor, course: EnrollmentCourse, enrolled_on: date) 
     """Enroll: needs standing consent to the document in use; freezes the protocol version and
     turns its visit plan into the patient's schedule."""
     _require_role(actor, course.site, COURSE_ROLES, "Enrolling a patient")
-    today = now().date()
-    if enrolled_on > today:
+    if enrolled_on > today_at(course.site.time_zone):
         raise field_error("enrolled_on", "cannot be in the future")
     with transaction.atomic():
         course = (
@@ -625,7 +626,7 @@ def visit_record_occurrence(*, actor: Actor, visit: Visit, occurred_on: date) ->
     The visits anchored to it are re-planned from the actual date."""
     course = visit.course
     user = _require_role(actor, course.site, VISIT_ROLES, "Recording a visit")
-    if occurred_on > now().date():
+    if occurred_on > today_at(course.site.time_zone):
         raise field_error("occurred_on", "cannot be in the future")
     if course.enrolled_on is not None and occurred_on < course.enrolled_on:
         raise field_error("occurred_on", f"cannot be before enrollment ({course.enrolled_on:%Y-%m-%d})")
@@ -718,7 +719,7 @@ def _check_note_author(actor: Actor, visit: Visit) -> User:
     user = _require_role(actor, visit.course.site, NOTE_ROLES, "Writing a visit note")
     roles = roles_for(user, visit.course.site)
     clinical = {Role.THERAPIST, Role.PHYSICIAN, Role.COORDINATOR}
-    if not roles & clinical and visit.kind not in ("assessment", "follow-up"):
+    if not roles & clinical and visit.kind not in RATER_VISIT_KINDS:
         raise PermissionDenied("A blinded rater documents assessment and follow-up visits only.")
     return user
 
@@ -806,6 +807,10 @@ def visit_note_sign(*, actor: Actor, note: VisitNote, password: str, otp_code: s
         )
     if note.locked_at is not None:
         raise Conflict("The note is already signed.")
+    if actor.user is None or note.author_id != actor.user.pk:
+        raise PermissionDenied(
+            f"Only the note's author ({note.author.printed_name}) signs it; others add a signed addendum."
+        )
     need = protocol_of(visit.course.protocol_version).visit(visit.definition_code).staff
     attendees = list(note.attendees.all())
     for staff in need:

@@ -24,7 +24,7 @@ from haven.core.testing import (
     make_patient,
     otp_code,
 )
-from haven.core.time import now
+from haven.core.time import today_at
 from haven.patients import services
 from haven.patients.models import (
     ConsentDocument,
@@ -58,7 +58,8 @@ def _json(client: Client, method: str, path: str, body: dict[str, Any] | None = 
 
 
 def _today() -> date:
-    return now().date()
+    # "Today" is the site's own date (Alder Clinic is in America/Chicago).
+    return today_at("America/Chicago")
 
 
 def _assert_not_found(response: Any) -> None:

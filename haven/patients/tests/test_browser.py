@@ -1,0 +1,199 @@
+"""End to end in a real Chromium: register a patient, take them through consent to enrollment.
+
+Skipped when no Chromium is installed, unless ``HAVEN_BROWSER_REQUIRED=1`` (as in CI), which turns
+the skip into a failure. With ``HAVEN_SCREENSHOT_DIR`` set, the journey also saves screenshots of
+the pages it passes through there, for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from haven.accounts.models import Role
+from haven.core.testing import (
+    PASSWORD,
+    grant,
+    load_shipped_protocol,
+    make_active_consent_document,
+    make_cast,
+    otp_code,
+)
+from haven.core.time import now
+from haven.patients.models import ConsentRecord, CourseStatus, EnrollmentCourse, Visit
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium() -> str | None:
+    if Path("/usr/bin/chromium").is_file():
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    executable = _chromium()
+    if executable is None:
+        if os.environ.get("HAVEN_BROWSER_REQUIRED") == "1":
+            pytest.fail("HAVEN_BROWSER_REQUIRED=1 but no Chromium at /usr/bin/chromium or on PATH")
+        pytest.skip("no Chromium installed")
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django's ORM
+    # refuse to run in the test body; the test and the live server never share a connection.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh tab; the test fails if the page logs an error (a CSP violation, a script error)."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})  # a landscape tablet
+    tab = context.new_page()
+    problems: list[str] = []
+    # 4xx answers are expected (a refused form); the browser logs each as "Failed to load
+    # resource", which is not a page fault. Anything else at error level is.
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error"
+            and not message.text.startswith(
+                "Failed to load resource: the server responded with a status of 4"
+            )
+            else None
+        ),
+    )
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        yield tab
+        assert problems == [], f"the browser reported errors: {problems}"
+    finally:
+        context.close()
+
+
+def _snap(page: Page, name: str, *, full_page: bool = False) -> None:
+    folder = os.environ.get("HAVEN_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
+
+
+def _sign_in(page: Page, url: str, username: str, code: str) -> None:
+    page.goto(f"{url}/login/")
+    page.get_by_label("Username or e-mail").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Authenticator code").fill(code)
+    page.get_by_role("button", name="Verify and sign in").click()
+
+
+def test_a_coordinator_takes_a_patient_from_registration_to_enrollment(
+    live_server: LiveServer, page: Page
+) -> None:
+    cast = make_cast()
+    version = load_shipped_protocol()
+    make_active_consent_document(cast, version)
+    # Eligibility is a physician's decision; Carmen holds both roles here, so one person walks it.
+    grant(cast.carmen, cast.site_a, Role.PHYSICIAN)
+
+    _sign_in(page, live_server.url, "carmen", otp_code(cast.carmen))
+    page.get_by_role("region", name="Alder Clinic").get_by_role("link", name="Patients").click()
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+
+    page.get_by_role("link", name="Register a patient").click()
+    page.get_by_label("Given name").fill("Jordan")
+    page.get_by_label("Family name").fill("Example")
+    page.get_by_label("Date of birth").fill("1985-04-12")
+    page.get_by_label("Sex at birth").select_option("female")
+    page.get_by_label("Phone", exact=True).fill("+1 555 0100")
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", name="ALD-0001")).to_be_visible()
+    expect(page.get_by_text("Registered ALD-0001.")).to_be_visible()
+
+    page.get_by_label("Protocol version").select_option(label=f"mdma-ptsd 1.0: {version.title}")
+    page.get_by_role("button", name="Open course").click()
+    course_card = page.get_by_role("region", name=version.title)
+    expect(course_card).to_contain_text("Candidate")
+
+    page.get_by_label("Move to").select_option("screening")
+    page.get_by_role("button", name="Change status").click()
+    expect(page.get_by_text("The course is now Screening.")).to_be_visible()
+    page.get_by_label("Move to").select_option("eligible")
+    page.get_by_role("button", name="Change status").click()
+    expect(page.get_by_text("The course is now Eligible.")).to_be_visible()
+
+    page.get_by_role("link", name="Take consent").click()
+    expect(page.get_by_role("heading", name="Consent: ALD-0001")).to_be_visible()
+    page.get_by_label("Patient's printed name").fill("Jordan Example")
+    pad = page.locator("[data-signature-pad] canvas")
+    box = pad.bounding_box()
+    assert box is not None
+    left, top = box["x"], box["y"]
+    page.mouse.move(left + 40, top + 120)
+    page.mouse.down()
+    page.mouse.move(left + 120, top + 60, steps=8)
+    page.mouse.move(left + 200, top + 140, steps=8)
+    page.mouse.move(left + 300, top + 70, steps=8)
+    page.mouse.up()
+    page.mouse.move(left + 330, top + 110)
+    page.mouse.down()
+    page.mouse.move(left + 420, top + 100, steps=6)
+    page.mouse.up()
+    expect(page.locator("input[name=patient_signature_svg]")).to_have_value(
+        re.compile(r"^M [\d.]+ [\d.]+ L .* M [\d.]+ [\d.]+ L ")
+    )
+    _snap(page, "consent")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Authenticator code").fill(otp_code(cast.carmen))
+    page.get_by_role("button", name="Countersign as Carmen Liu").click()
+    expect(page.get_by_text("Consent recorded and countersigned.")).to_be_visible()
+
+    enrolled_on = now().date() - timedelta(days=3)
+    page.get_by_label("Enrollment date").fill(enrolled_on.isoformat())
+    page.get_by_role("button", name="Enroll and plan the schedule").click()
+    expect(page.get_by_text("Enrolled: the schedule is planned.")).to_be_visible()
+    course = EnrollmentCourse.objects.get()
+    prep1 = Visit.objects.get(course=course, code="prep1")
+    row = page.get_by_role("row").filter(has_text="Preparation session 1")
+    expect(row).to_contain_text(f"{prep1.window_earliest:%Y-%m-%d} – {prep1.window_latest:%Y-%m-%d}")
+    _snap(page, "chart")
+    _snap(page, "chart-full", full_page=True)
+
+    assert (course.status, course.enrolled_on) == (CourseStatus.PREPARATION, enrolled_on)
+    assert Visit.objects.filter(course=course).count() == 40
+    record = ConsentRecord.objects.get(course=course)
+    assert record.patient_signature_svg.startswith("M ")
+    assert record.patient_signature_svg.count("M ") == 2
+
+    if os.environ.get("HAVEN_SCREENSHOT_DIR"):
+        page.get_by_role("button", name="Show identifying data").click()
+        expect(page.get_by_role("region", name="Identifying data")).to_contain_text("Jordan Example")
+        _snap(page, "identity")
+        row.get_by_role("link", name="Preparation session 1").click()
+        expect(page.get_by_role("heading", name="Preparation session 1")).to_be_visible()
+        _snap(page, "visit", full_page=True)
+        page.goto(f"{live_server.url}/sites/{cast.site_a.public_id}/patients/")
+        _snap(page, "list")
