@@ -461,3 +461,12 @@ def test_a_blinded_rater_documents_assessments_only(cast: Cast) -> None:
             attendees=[],
             duration_minutes=60,
         )
+
+
+def test_only_the_author_signs_a_note(cast: Cast) -> None:
+    prep1 = _prep1_with_note(cast, [cast.alice, cast.ben])
+    with pytest.raises(PermissionDenied, match="Only the note's author"):
+        visit_note_sign(
+            actor=actor_of(cast.ben), note=prep1.note, password=PASSWORD, otp_code=otp_code(cast.ben)
+        )
+    assert prep1.note.locked_at is None
