@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from haven.accounts.models import Site, User
 from haven.core.errors import NotFound
 from haven.patients.selectors import readable_sites
-from haven.scheduling.models import Appointment, AppointmentStatus, Room
+from haven.scheduling.models import Appointment, AppointmentStatus, CalendarFeedToken, Room
 
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:
@@ -81,3 +81,15 @@ def person_appointments(*, user: User, since: datetime) -> QuerySet[Appointment]
         .select_related("site", "room", "visit__course__patient")
         .order_by("starts_at")
     )
+
+
+def calendar_feed_list(*, user: User) -> QuerySet[CalendarFeedToken]:
+    return CalendarFeedToken.objects.filter(user=user).order_by("-created_at")
+
+
+def access_calendar_feed(*, user: User, feed_id: uuid.UUID | str) -> CalendarFeedToken:
+    """One of the user's own feeds; anyone else's is "not found"."""
+    feed = CalendarFeedToken.objects.filter(public_id=_uuid(feed_id), user=user).first()
+    if feed is None:
+        raise NotFound("Calendar feed not found.")
+    return feed

@@ -130,13 +130,21 @@ def appointment_check(
             f"({visit.window_earliest:%Y-%m-%d} to {visit.window_latest:%Y-%m-%d}); a reason is needed"
         )
     overlapping = Appointment.objects.filter(_overlapping(starts_at, ends_at, exclude))
+    tz = ZoneInfo(site.time_zone)
+
+    def span(appointment: Appointment) -> str:
+        """The clashing booking's times as the site reads them."""
+        return f"{appointment.starts_at.astimezone(tz):%H:%M}–{appointment.ends_at.astimezone(tz):%H:%M}"
+
     if room is not None:
         clash = overlapping.filter(room=room).select_related("visit__course__patient").first()
         if clash is not None:
-            check.add(
-                "room",
-                f"{room.name} is booked {clash.starts_at:%H:%M}–{clash.ends_at:%H:%M} ({clash.visit.course.patient})",
-            )
+            check.add("room", f"{room.name} is booked {span(clash)} ({clash.visit.course.patient})")
+    seen: set[int] = set()
+    for pick in staff:
+        if pick.user.pk in seen:
+            check.add("staff", f"{pick.user.printed_name} is chosen twice")
+        seen.add(pick.user.pk)
     members: dict[int, set[str]] = {}
     for user_id, role in site.memberships.values_list("user_id", "role"):
         members.setdefault(user_id, set()).add(role)
@@ -145,9 +153,7 @@ def appointment_check(
             check.add("staff", f"{pick.user.printed_name} does not hold the {pick.role.label} role here")
         busy = overlapping.filter(staff__user=pick.user).first()
         if busy is not None:
-            check.add(
-                "staff", f"{pick.user.printed_name} is booked {busy.starts_at:%H:%M}–{busy.ends_at:%H:%M}"
-            )
+            check.add("staff", f"{pick.user.printed_name} is booked {span(busy)}")
     definition = protocol_of(course.protocol_version).visit(visit.definition_code)
     for need in definition.staff:
         picked = [p for p in staff if p.role.value == need.role.value]

@@ -111,7 +111,7 @@ def test_a_room_cannot_be_double_booked(cast: Cast) -> None:
             staff=[StaffPick(cast.priya, Role.PHYSICIAN)],
         )
     assert refused.value.code == "booking_conflict"
-    assert any("Willow room is booked 16:00–17:30" in m for m in refused.value.fields["room"])
+    assert any("Willow room is booked 10:00–11:30" in m for m in refused.value.fields["room"])
     assert Appointment.objects.count() == 1
 
 
@@ -134,8 +134,8 @@ def test_a_person_cannot_be_in_two_places(cast: Cast) -> None:
         ends_at=_at(day, 12, 30),
         staff=_dyad(cast),
     )
-    assert "Dr Alice Adams is booked 16:00–17:30" in check.problems["staff"]
-    assert "Ben Okafor is booked 16:00–17:30" in check.problems["staff"]
+    assert "Dr Alice Adams is booked 10:00–11:30" in check.problems["staff"]
+    assert "Ben Okafor is booked 10:00–11:30" in check.problems["staff"]
 
 
 def test_back_to_back_bookings_do_not_conflict(cast: Cast) -> None:
@@ -377,3 +377,20 @@ def test_two_racing_bookings_of_one_room_never_both_succeed(transactional_db: No
         thread.join()
     assert sorted(results) == ["booked", "booking_conflict: room"]
     assert Appointment.objects.count() == 1
+
+
+def test_a_person_chosen_twice_is_a_clear_problem(cast: Cast) -> None:
+    course, therapy, _ = _setup(cast)
+    day = date(2026, 11, 27)
+    twice = [StaffPick(cast.alice, Role.THERAPIST, is_lead=True), StaffPick(cast.alice, Role.THERAPIST)]
+    with pytest.raises(ValidationFailed) as refused:
+        appointment_book(
+            actor=actor_of(cast.carmen),
+            visit=_visit(course, "prep1"),
+            room=therapy,
+            starts_at=_at(day, 10),
+            ends_at=_at(day, 11),
+            staff=twice,
+        )
+    assert "Dr Alice Adams is chosen twice" in refused.value.fields["staff"]
+    assert not Appointment.objects.exists()
