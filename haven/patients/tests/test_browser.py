@@ -21,6 +21,7 @@ from pytest_django.live_server_helper import LiveServer
 from haven.accounts.models import Role
 from haven.core.testing import (
     PASSWORD,
+    actor_of,
     grant,
     load_shipped_protocol,
     make_active_consent_document,
@@ -29,6 +30,8 @@ from haven.core.testing import (
 )
 from haven.core.time import now
 from haven.patients.models import ConsentRecord, CourseStatus, EnrollmentCourse, Visit
+from haven.scheduling.models import Appointment
+from haven.scheduling.services import room_create
 
 pytestmark = pytest.mark.browser
 
@@ -110,7 +113,7 @@ def _sign_in(page: Page, url: str, username: str, code: str) -> None:
     page.get_by_role("button", name="Verify and sign in").click()
 
 
-def test_a_coordinator_takes_a_patient_from_registration_to_enrollment(
+def test_a_coordinator_takes_a_patient_from_registration_to_booking(
     live_server: LiveServer, page: Page
 ) -> None:
     cast = make_cast()
@@ -118,6 +121,7 @@ def test_a_coordinator_takes_a_patient_from_registration_to_enrollment(
     make_active_consent_document(cast, version)
     # Eligibility is a physician's decision; Carmen holds both roles here, so one person walks it.
     grant(cast.carmen, cast.site_a, Role.PHYSICIAN)
+    room_create(actor=actor_of(cast.morgan), site=cast.site_a, name="Willow room", kind="therapy")
 
     _sign_in(page, live_server.url, "carmen", otp_code(cast.carmen))
     page.get_by_role("region", name="Alder Clinic").get_by_role("link", name="Patients").click()
@@ -187,6 +191,28 @@ def test_a_coordinator_takes_a_patient_from_registration_to_enrollment(
     record = ConsentRecord.objects.get(course=course)
     assert record.patient_signature_svg.startswith("M ")
     assert record.patient_signature_svg.count("M ") == 2
+
+    # Book the first preparation visit inside its window, with both therapists.
+    row.get_by_role("link", name="Book Preparation session 1").click()
+    expect(
+        page.get_by_role("heading", name=f"Book Preparation session 1 for {course.patient.study_id}")
+    ).to_be_visible()
+    expect(page.get_by_label("Date")).to_have_value(prep1.target_date.isoformat())
+    page.get_by_label("Start").fill("10:00")
+    page.get_by_label("Room").select_option(label="Willow room (Therapy room)")
+    page.get_by_label("Dr Alice Adams · Therapist").check()
+    page.get_by_label("Ben Okafor · Therapist").check()
+    page.get_by_label("Dr Alice Adams leads").check()
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.get_by_text(f"Booked Preparation session 1 for {course.patient.study_id}")).to_be_visible()
+    appointment = Appointment.objects.get()
+    assert appointment.visit == prep1
+    assert appointment.room is not None
+    assert appointment.room.name == "Willow room"
+    assert sorted(appointment.staff.values_list("user__username", "is_lead")) == [
+        ("alice", True),
+        ("ben", False),
+    ]
 
     if os.environ.get("HAVEN_SCREENSHOT_DIR"):
         page.get_by_role("button", name="Show identifying data").click()
