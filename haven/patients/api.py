@@ -66,6 +66,7 @@ from haven.patients.schemas import (
 )
 from haven.protocols.models import ProtocolVersion
 from haven.protocols.selectors import protocol_version_get
+from haven.scheduling.selectors import appointment_events
 
 router = Router(auth=user_auth, tags=["patients"])
 
@@ -209,7 +210,8 @@ def _course_out(course: EnrollmentCourse) -> CourseOut:
             for d in deviations
         ],
         timeline=[
-            TimelineEventOut(at=e.at, kind=e.kind, text=e.text) for e in selectors.course_timeline(course)
+            TimelineEventOut(at=e.at, kind=e.kind, text=e.text)
+            for e in selectors.course_timeline(course, extra=appointment_events(course))
         ],
     )
 

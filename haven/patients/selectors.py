@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -178,13 +179,14 @@ def patient_list(
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime | date
-    kind: Literal["status", "consent", "visit", "deviation", "note"]
+    kind: Literal["status", "consent", "visit", "deviation", "note", "appointment"]
     text: str
 
 
-def course_timeline(course: EnrollmentCourse) -> list[TimelineEvent]:
-    """The course as one story: status changes, consents, visits, deviations and signed notes."""
-    events: list[TimelineEvent] = []
+def course_timeline(course: EnrollmentCourse, *, extra: Iterable[TimelineEvent] = ()) -> list[TimelineEvent]:
+    """The course as one story: status changes, consents, visits, deviations and signed notes,
+    plus ``extra`` events other apps contribute (appointments, from scheduling)."""
+    events: list[TimelineEvent] = list(extra)
     for t in CourseTransition.objects.filter(course=course).select_related("by"):
         who = f" by {t.by.printed_name}" if t.by else ""
         why = f": {t.reason}" if t.reason else ""

@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 
 from haven.accounts.models import Site, User
 from haven.core.errors import NotFound
-from haven.patients.selectors import readable_sites
+from haven.patients.models import EnrollmentCourse
+from haven.patients.selectors import TimelineEvent, readable_sites
 from haven.scheduling.models import Appointment, AppointmentStatus, CalendarFeedToken, Room
 
 
@@ -93,3 +94,24 @@ def access_calendar_feed(*, user: User, feed_id: uuid.UUID | str) -> CalendarFee
     if feed is None:
         raise NotFound("Calendar feed not found.")
     return feed
+
+
+def appointment_events(course: EnrollmentCourse) -> list[TimelineEvent]:
+    """The course's bookings and cancellations, for the patient's timeline."""
+    tz = ZoneInfo(course.site.time_zone)
+    events = []
+    for a in Appointment.objects.filter(visit__course=course).select_related("visit", "room"):
+        where = a.room.name if a.room else "by phone"
+        when = a.starts_at.astimezone(tz)
+        events.append(
+            TimelineEvent(
+                a.created_at, "appointment", f"{a.visit.name} booked for {when:%Y-%m-%d %H:%M}, {where}"
+            )
+        )
+        if a.status == AppointmentStatus.CANCELLED:
+            events.append(
+                TimelineEvent(
+                    a.updated_at, "appointment", f"Booking of {a.visit.name} cancelled: {a.cancel_reason}"
+                )
+            )
+    return events

@@ -50,6 +50,7 @@ from haven.patients.views.common import (
     _versions,
     _when,
 )
+from haven.scheduling.selectors import appointment_events
 
 
 # The chart --------------------------------------------------------------------------------------
@@ -118,7 +119,10 @@ def _panel(
         badge=COURSE_BADGE.get(status, "ok"),
         schedule=schedule,
         deviations=list(selectors.deviation_list(course=course)),
-        timeline=[(_when(e.at, tz), e.kind, e.text) for e in selectors.course_timeline(course)],
+        timeline=[
+            (_when(e.at, tz), e.kind, e.text)
+            for e in selectors.course_timeline(course, extra=appointment_events(course))
+        ],
         transition_form=transition if moves else None,
         reason_needed=", ".join(
             s.label for s in CourseStatus if s in services._NEEDS_REASON and (s.value, s.label) in moves

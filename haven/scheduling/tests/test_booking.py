@@ -17,6 +17,7 @@ from haven.core.errors import PermissionDenied, ValidationFailed
 from haven.core.testing import (
     Cast,
     actor_of,
+    client_for,
     grant,
     make_cast,
     make_credential,
@@ -394,3 +395,22 @@ def test_a_person_chosen_twice_is_a_clear_problem(cast: Cast) -> None:
         )
     assert "Dr Alice Adams is chosen twice" in refused.value.fields["staff"]
     assert not Appointment.objects.exists()
+
+
+def test_bookings_and_cancellations_are_on_the_patients_timeline(cast: Cast) -> None:
+    course, therapy, _ = _setup(cast)
+    day = date(2026, 11, 27)
+    booked = appointment_book(
+        actor=actor_of(cast.carmen),
+        visit=_visit(course, "prep1"),
+        room=therapy,
+        starts_at=_at(day, 10),
+        ends_at=_at(day, 11),
+        staff=_dyad(cast),
+    )
+    appointment_cancel(actor=actor_of(cast.carmen), appointment=booked, reason="patient unwell")
+    chart = client_for(cast.carmen).get(f"/patients/{course.patient.public_id}/").content.decode()
+    assert "Preparation session 1 booked for 2026-11-27 10:00, Willow room" in chart
+    assert "Booking of Preparation session 1 cancelled: patient unwell" in chart
+    api = client_for(cast.carmen).get(f"/api/v1/courses/{course.public_id}").json()
+    assert [e["kind"] for e in api["timeline"]].count("appointment") == 2
