@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from haven.protocols.rules import Rule
+
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$", description="lower-case identifier")]
 PositiveMinutes = Annotated[int, Field(ge=1, le=24 * 60)]
 
@@ -211,11 +213,19 @@ class CriterionKind(StrEnum):
 
 
 class Criterion(_Strict):
-    """An eligibility criterion as the protocol states it (the rule engine reads ``rule``)."""
+    """An eligibility criterion: its text as the protocol states it, and the rule the engine checks.
+
+    An inclusion criterion is met when its rule holds; an exclusion criterion when it does not. A
+    criterion without a rule is confirmed by a physician (an override with a reason).
+    """
 
     code: Code
     kind: CriterionKind
     text: str = Field(min_length=1, max_length=500)
+    rule: Rule | None = None
+    overridable: bool = Field(
+        True, description="whether a physician may override it, with a reason and signature"
+    )
 
 
 class InstrumentSchedule(_Strict):
