@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "haven.protocols",
     "haven.patients",
     "haven.scheduling",
+    "haven.screening",
     "haven.home",
     "haven.demo",
 ]

@@ -178,6 +178,43 @@ def make_active_consent_document(cast: Cast, version: ProtocolVersion, label: st
     return consent_document_activate(actor=actor_of(cast.carmen), document=document)
 
 
+def make_eligible_screening(cast: Cast, course: EnrollmentCourse) -> None:
+    """Screening data meeting every criterion of the shipped mdma-ptsd protocol, through the services."""
+    from datetime import UTC, datetime
+
+    from haven.screening import services as screening
+
+    coordinator = actor_of(cast.carmen)
+    at = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
+    screening.history_add(
+        actor=coordinator,
+        course=course,
+        condition="PTSD",
+        category="psychiatric",
+        code="ptsd",
+        onset=date(2019, 5, 1),
+    )
+    for section in ("medical_history", "psychiatric_history", "medications"):
+        screening.section_mark(actor=coordinator, course=course, section=section, complete=True)
+    for field, value, unit in (
+        ("caps5_total", 39, "{score}"),
+        ("systolic_bp", 128, "mm[Hg]"),
+        ("systolic_bp", 124, "mm[Hg]"),
+        ("diastolic_bp", 82, "mm[Hg]"),
+        ("diastolic_bp", 80, "mm[Hg]"),
+        ("qtc", 431, "ms"),
+        ("alt", 28, "U/L"),
+        ("ast", 24, "U/L"),
+        ("bilirubin", 10, "umol/L"),
+    ):
+        screening.measurement_add(
+            actor=coordinator, course=course, field=field, value=value, unit=unit, measured_at=at
+        )
+    screening.flag_set(actor=coordinator, course=course, name="pregnancy_test_positive", value=False)
+    screening.flag_set(actor=coordinator, course=course, name="lactating", value=False)
+    screening.cssrs_set(actor=coordinator, course=course, risk="low")
+
+
 def make_enrolled_course(
     cast: Cast, *, enrolled_on: date, patient: Patient | None = None
 ) -> EnrollmentCourse:
@@ -189,6 +226,7 @@ def make_enrolled_course(
     coordinator, physician = actor_of(cast.carmen), actor_of(cast.priya)
     course = course_open(actor=coordinator, patient=patient, protocol_version=version)
     course = course_transition(actor=coordinator, course=course, to="screening")
+    make_eligible_screening(cast, course)
     course = course_transition(actor=physician, course=course, to="eligible")
     consent_record(
         actor=coordinator,

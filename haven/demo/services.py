@@ -21,7 +21,7 @@ from haven.accounts.models import CredentialKind, Role, Site, SiteMembership, St
 from haven.accounts.services import credential_create, membership_grant, site_create, user_create
 from haven.audit.context import Actor
 from haven.core.time import now
-from haven.patients.models import Patient
+from haven.patients.models import EnrollmentCourse, Patient
 from haven.patients.services import (
     consent_document_activate,
     consent_document_upload,
@@ -38,6 +38,7 @@ from haven.protocols.loader import shipped_protocol_files
 from haven.protocols.selectors import protocol_version_get
 from haven.protocols.services import protocol_load
 from haven.scheduling.services import StaffPick, appointment_book, room_create
+from haven.screening import services as screening
 
 DEMO_PASSWORD = "haven-demo-password"  # noqa: S105 - published on purpose; demo installs only
 DEMO_SITE = ("Haven Demo Clinic", "America/Chicago")
@@ -164,8 +165,11 @@ def _demo_clinic(site: Site) -> None:
     courses = [course_open(actor=coordinator, patient=p, protocol_version=version) for p in patients[:3]]
     for course in courses:
         course_transition(actor=coordinator, course=course, to="screening")
-    for course in courses[:2]:
+    # Quinn and Elliot: complete screenings that meet the criteria; Rowan: half-done (incomplete).
+    for course, caps5, qtc in ((courses[0], 41, 432), (courses[1], 33, 418)):
+        _screen(coordinator, course, caps5=caps5, qtc=qtc, complete=True)
         course_transition(actor=physician, course=course, to="eligible")
+    _screen(coordinator, courses[2], caps5=36, qtc=None, complete=False)
 
     # Quinn: consented, enrolled three weeks ago, two preparation sessions documented.
     enrolled = courses[0]
@@ -234,3 +238,55 @@ def _demo_clinic(site: Site) -> None:
             staff=dyad,
             outside_window_reason="" if visit.window_earliest <= day <= visit.window_latest else "demo",
         )
+
+
+def _screen(actor: Actor, course: EnrollmentCourse, *, caps5: int, qtc: int | None, complete: bool) -> None:
+    """Synthetic screening data for the demo, entered through the screening services."""
+    at = now() - timedelta(days=30)
+    screening.history_add(
+        actor=actor,
+        course=course,
+        condition="Post-traumatic stress disorder",
+        category="psychiatric",
+        code="ptsd",
+        onset=date(2018, 6, 1),
+    )
+    screening.history_add(actor=actor, course=course, condition="Seasonal allergies", category="other")
+    screening.medication_add(
+        actor=actor,
+        course=course,
+        name="sertraline",
+        drug_class="ssri",
+        dose="100 mg daily",
+        start=date(2021, 2, 1),
+        stop=(at - timedelta(days=30)).date(),
+    )
+    screening.measurement_add(
+        actor=actor, course=course, field="caps5_total", value=caps5, unit="{score}", measured_at=at
+    )
+    for systolic, diastolic in ((126, 80), (122, 78)):
+        screening.measurement_add(
+            actor=actor, course=course, field="systolic_bp", value=systolic, unit="mm[Hg]", measured_at=at
+        )
+        screening.measurement_add(
+            actor=actor, course=course, field="diastolic_bp", value=diastolic, unit="mm[Hg]", measured_at=at
+        )
+    if not complete:
+        return
+    screening.measurement_add(
+        actor=actor, course=course, field="qtc", value=qtc or 420, unit="ms", measured_at=at
+    )
+    for field, value, unit in (
+        ("alt", 22, "U/L"),
+        ("ast", 19, "U/L"),
+        ("bilirubin", "0.7", "mg/dL"),
+        ("sodium", 140, "mmol/L"),
+    ):
+        screening.measurement_add(
+            actor=actor, course=course, field=field, value=value, unit=unit, measured_at=at
+        )
+    screening.flag_set(actor=actor, course=course, name="pregnancy_test_positive", value=False)
+    screening.flag_set(actor=actor, course=course, name="lactating", value=False)
+    screening.cssrs_set(actor=actor, course=course, risk="low")
+    for section in ("medical_history", "psychiatric_history", "medications"):
+        screening.section_mark(actor=actor, course=course, section=section, complete=True)

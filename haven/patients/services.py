@@ -58,6 +58,7 @@ from haven.protocols.models import ProtocolVersion
 from haven.protocols.plan import plan_schedule
 from haven.protocols.selectors import protocol_of
 from haven.protocols.services import protocol_freeze
+from haven.screening.selectors import eligibility_gate
 
 IDENTITY_FIELDS = (
     "given_name",
@@ -325,6 +326,15 @@ def course_transition(
             )
         if to in _NEEDS_REASON:
             reason = require_reason(reason)
+        if to == CourseStatus.ELIGIBLE:
+            # Enrollment beyond screening needs a current "eligible" result (or signed overrides).
+            blocked = eligibility_gate(course)
+            if blocked is not None:
+                raise ValidationFailed(
+                    f"status: the patient cannot be declared eligible: {blocked}",
+                    fields={"status": [blocked]},
+                    code="not_eligible",
+                )
         return _move(actor, course, to, reason.strip())
 
 

@@ -20,6 +20,7 @@ from haven.core.testing import (
     client_for,
     load_shipped_protocol,
     make_active_consent_document,
+    make_eligible_screening,
     make_enrolled_course,
     make_patient,
     otp_code,
@@ -81,6 +82,7 @@ def _course(cast: Cast, *, to: str = "candidate") -> EnrollmentCourse:
     if to in ("screening", "eligible"):
         course = services.course_transition(actor=actor_of(cast.carmen), course=course, to="screening")
     if to == "eligible":
+        make_eligible_screening(cast, course)
         course = services.course_transition(actor=actor_of(cast.priya), course=course, to="eligible")
     return course
 

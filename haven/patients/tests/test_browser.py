@@ -26,6 +26,7 @@ from haven.core.testing import (
     load_shipped_protocol,
     make_active_consent_document,
     make_cast,
+    make_eligible_screening,
     otp_code,
 )
 from haven.core.time import now
@@ -145,6 +146,9 @@ def test_a_coordinator_takes_a_patient_from_registration_to_booking(
     page.get_by_label("Move to").select_option("screening")
     page.get_by_role("button", name="Change status").click()
     expect(page.get_by_text("The course is now Screening.")).to_be_visible()
+    # The screening data (entered on the screening page in real use) meet every criterion.
+    make_eligible_screening(cast, EnrollmentCourse.objects.get())
+    page.reload()
     page.get_by_label("Move to").select_option("eligible")
     page.get_by_role("button", name="Change status").click()
     expect(page.get_by_text("The course is now Eligible.")).to_be_visible()

@@ -23,6 +23,7 @@ from haven.core.testing import (
     grant,
     load_shipped_protocol,
     make_active_consent_document,
+    make_eligible_screening,
     make_enrolled_course,
     make_patient,
     otp_code,
@@ -155,6 +156,7 @@ def test_one_open_course_per_protocol(cast: Cast) -> None:
 def _eligible(cast: Cast) -> EnrollmentCourse:
     course = _course(cast)
     course_transition(actor=actor_of(cast.carmen), course=course, to="screening")
+    make_eligible_screening(cast, course)
     return course_transition(actor=actor_of(cast.priya), course=course, to="eligible")
 
 

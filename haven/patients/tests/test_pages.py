@@ -18,6 +18,7 @@ from haven.core.testing import (
     client_for,
     load_shipped_protocol,
     make_active_consent_document,
+    make_eligible_screening,
     make_enrolled_course,
     make_patient,
 )
@@ -57,6 +58,7 @@ def _candidate_course(cast: Cast) -> EnrollmentCourse:
 def _eligible_course(cast: Cast) -> EnrollmentCourse:
     course = _candidate_course(cast)
     course = course_transition(actor=actor_of(cast.carmen), course=course, to="screening")
+    make_eligible_screening(cast, course)
     return course_transition(actor=actor_of(cast.priya), course=course, to="eligible")
 
 
