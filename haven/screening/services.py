@@ -118,12 +118,11 @@ def _user(actor: Actor, course: EnrollmentCourse, *, field: str | None = None) -
     return user
 
 
-def screening_record(*, actor: Actor, course: EnrollmentCourse) -> ScreeningRecord:
-    """The course's screening record, opened on first use."""
+def _record_for(actor: Actor, course: EnrollmentCourse) -> ScreeningRecord:
+    """The course's screening record, opened on first use (callers have checked the actor)."""
     record = ScreeningRecord.objects.filter(course=course).first()
     if record is not None:
         return record
-    _user(actor, course)
     with transaction.atomic():
         record, created = ScreeningRecord.objects.get_or_create(course=course)
         if created:
@@ -160,7 +159,7 @@ def history_add(
         raise field_error("code", "is for psychiatric conditions only")
     if onset is not None and onset > today_at(course.site.time_zone):
         raise field_error("onset", "cannot be in the future")
-    record = screening_record(actor=actor, course=course)
+    record = _record_for(actor, course)
     with transaction.atomic():
         item = HistoryItem.objects.create(
             record=record,
@@ -198,7 +197,7 @@ def psychedelic_use_add(
         raise field_error("lifetime_count", "must be between 0 and 100000")
     if last_use is not None and last_use > today_at(course.site.time_zone):
         raise field_error("last_use", "cannot be in the future")
-    record = screening_record(actor=actor, course=course)
+    record = _record_for(actor, course)
     with transaction.atomic():
         use = PsychedelicUse.objects.create(
             record=record,
@@ -239,7 +238,7 @@ def medication_add(
     today = today_at(course.site.time_zone)
     if start and start > today:
         raise field_error("start", "cannot be in the future")
-    record = screening_record(actor=actor, course=course)
+    record = _record_for(actor, course)
     with transaction.atomic():
         entry = MedicationEntry.objects.create(
             record=record,
@@ -288,7 +287,7 @@ def measurement_add(
         )
     if spec.whole and number != number.to_integral_value():
         raise field_error("value", f"{spec.label} is a whole number")
-    record = screening_record(actor=actor, course=course)
+    record = _record_for(actor, course)
     with transaction.atomic():
         entry = ScreeningMeasurement.objects.create(
             record=record,
@@ -311,7 +310,7 @@ def flag_set(*, actor: Actor, course: EnrollmentCourse, name: str, value: bool) 
     user = _user(actor, course)
     if name not in FLAGS:
         raise field_error("name", f"must be one of {', '.join(FLAGS)}")
-    record = screening_record(actor=actor, course=course)
+    record = _record_for(actor, course)
     with transaction.atomic():
         flag = ScreeningFlag.objects.create(record=record, entered_by=user, name=name, value=value)
         _after_change(
@@ -324,7 +323,7 @@ def cssrs_set(*, actor: Actor, course: EnrollmentCourse, risk: str) -> Screening
     _user(actor, course)
     if risk not in CSSRS_LEVELS:
         raise field_error("risk", f"must be one of {', '.join(CSSRS_LEVELS)}")
-    record = screening_record(actor=actor, course=course)
+    record = _record_for(actor, course)
     with transaction.atomic():
         record = ScreeningRecord.objects.select_for_update().get(pk=record.pk)
         old = record.cssrs_risk
@@ -347,7 +346,7 @@ def section_mark(*, actor: Actor, course: EnrollmentCourse, section: str, comple
     _user(actor, course)
     if section not in SECTIONS:
         raise field_error("section", f"must be one of {', '.join(SECTIONS)}")
-    record = screening_record(actor=actor, course=course)
+    record = _record_for(actor, course)
     with transaction.atomic():
         record = ScreeningRecord.objects.select_for_update().get(pk=record.pk)
         before = sorted(record.sections_complete)
