@@ -436,6 +436,12 @@ def evaluate(
     for criterion in criteria:
         result = evaluate_criterion(criterion, facts, today)
         if criterion.code in overrides and result.status != CriterionStatus.MET:
+            # A criterion without a rule is confirmed by the physician; one with a rule is overridden.
+            said = (
+                "Confirmed by a physician"
+                if criterion.rule is None
+                else f"{result.message} Overridden by a physician"
+            )
             result = CriterionResult(
                 result.code,
                 result.kind,
@@ -443,7 +449,7 @@ def evaluate(
                 CriterionStatus.MET,
                 result.value,
                 result.threshold,
-                f"{result.message} Overridden by a physician: {overrides[criterion.code]}",
+                f"{said}: {overrides[criterion.code]}",
                 overridden=True,
             )
         results.append(result)

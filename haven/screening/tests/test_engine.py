@@ -400,3 +400,18 @@ def test_pregnancy_excludes() -> None:
         _statuses(_candidate(flags={"pregnancy_test_positive": True, "lactating": False}))["pregnancy"]
         == CriterionStatus.NOT_MET
     )
+
+
+def test_the_other_shipped_protocols_state_rules_for_what_screening_records() -> None:
+    psilocybin = load_protocol(SHIPPED_DIR / "psilocybin-trd.yaml")
+    rule_less = {c.code for c in psilocybin.eligibility if c.rule is None}
+    assert rule_less == {"trd"}  # the count of failed treatments is a physician's judgement
+    facts = _candidate(
+        conditions=[Condition("Major depressive disorder", "psychiatric", "major_depressive_disorder")],
+        measurements={"madrs_total": [m(31)]},
+        medications=[],
+    )
+    evaluation = evaluate(
+        psilocybin.eligibility, facts, TODAY, overrides={"trd": "three adequate trials failed"}
+    )
+    assert evaluation.overall == Overall.ELIGIBLE
