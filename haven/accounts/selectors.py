@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from haven.accounts.models import ApiToken, Role, Site, SiteMembership, StaffCredential, TokenKind, User
 from haven.audit.signatures import SignatureView, signatures_for_many
 from haven.core.errors import NotFound, PermissionDenied
+from haven.core.ids import parse_public_id
 
 
 def sites_for(user: User) -> QuerySet[Site]:
@@ -41,20 +42,13 @@ def role_map(user: User) -> dict[uuid.UUID, tuple[str, ...]]:
     return {site_id: tuple(sorted(roles)) for site_id, roles in result.items()}
 
 
-def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound() from None
-
-
 def access_site(*, user: User, site_id: uuid.UUID | str, roles: Iterable[Role] | None = None) -> Site:
     """The site, if ``user`` belongs to it; with ``roles``, only if they hold one of them.
 
     Not a member (or no such site): ``NotFound``. A member without one of ``roles``:
     ``PermissionDenied``, since the site's existence is no secret to its own staff.
     """
-    site = sites_for(user).filter(public_id=_as_uuid(site_id)).first()
+    site = sites_for(user).filter(public_id=parse_public_id(site_id)).first()
     if site is None:
         raise NotFound("Site not found.")
     if roles is not None:
@@ -115,7 +109,7 @@ def credentials_awaiting_review(*, site: Site, reviewer: User) -> list[StaffCred
 
 def access_credential(*, user: User, credential_id: uuid.UUID | str) -> StaffCredential:
     credential = (
-        StaffCredential.objects.filter(public_id=_as_uuid(credential_id), site__in=sites_for(user))
+        StaffCredential.objects.filter(public_id=parse_public_id(credential_id), site__in=sites_for(user))
         .select_related("user", "site")
         .first()
     )
@@ -135,7 +129,7 @@ def token_list(*, user: User) -> QuerySet[ApiToken]:
 
 
 def access_token(*, user: User, token_id: uuid.UUID | str) -> ApiToken:
-    token_uuid = _as_uuid(token_id)
+    token_uuid = parse_public_id(token_id)
     token = ApiToken.objects.filter(public_id=token_uuid).select_related("user", "site").first()
     if token is None:
         raise NotFound("Token not found.")
@@ -164,7 +158,7 @@ def demo_accounts_exist() -> bool:
 
 def site_member(*, site: Site, user_id: uuid.UUID | str) -> User:
     """A member of ``site``; anyone else is "not found"."""
-    user = User.objects.filter(public_id=_as_uuid(user_id), memberships__site=site).distinct().first()
+    user = User.objects.filter(public_id=parse_public_id(user_id), memberships__site=site).distinct().first()
     if user is None:
         raise NotFound("No member of this site has that user id.")
     return user

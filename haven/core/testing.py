@@ -16,6 +16,7 @@ from django.db import transaction
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Page
 
 from haven.accounts.actors import user_actor
 from haven.accounts.middleware import GENERATION_KEY, SEEN_KEY
@@ -239,3 +240,13 @@ def make_enrolled_course(
     )
     course.refresh_from_db()
     return course_enroll(actor=coordinator, course=course, enrolled_on=enrolled_on)
+
+
+def sign_in(page: Page, url: str, username: str, code: str) -> None:
+    """Sign in through the real login pages of a browser tab: password, then authenticator code."""
+    page.goto(f"{url}/login/")
+    page.get_by_label("Username or e-mail").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Authenticator code").fill(code)
+    page.get_by_role("button", name="Verify and sign in").click()

@@ -14,6 +14,7 @@ from haven.accounts.models import Role, Site, SiteMembership, User
 from haven.accounts.selectors import roles_for
 from haven.audit.models import Signature
 from haven.core.errors import NotFound, PermissionDenied
+from haven.core.ids import parse_public_id
 from haven.core.time import now, today_at
 from haven.patients.models import (
     ConsentDocument,
@@ -31,13 +32,6 @@ from haven.patients.models import (
 from haven.patients.roles import IDENTITY_ROLES, NOTE_READ_ROLES, RATER_VISIT_KINDS, READ_ROLES
 
 
-def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound() from None
-
-
 def readable_sites(user: User) -> QuerySet[Site]:
     """Sites where ``user`` holds a role that may read patients."""
     return Site.objects.filter(
@@ -51,7 +45,7 @@ def patients_for(user: User) -> QuerySet[Patient]:
 
 
 def access_patient(*, user: User, patient_id: uuid.UUID | str) -> Patient:
-    patient = patients_for(user).filter(public_id=_uuid(patient_id)).first()
+    patient = patients_for(user).filter(public_id=parse_public_id(patient_id)).first()
     if patient is None:
         raise NotFound("Patient not found.")
     return patient
@@ -59,7 +53,7 @@ def access_patient(*, user: User, patient_id: uuid.UUID | str) -> Patient:
 
 def access_course(*, user: User, course_id: uuid.UUID | str) -> EnrollmentCourse:
     course = (
-        EnrollmentCourse.objects.filter(public_id=_uuid(course_id), site__in=readable_sites(user))
+        EnrollmentCourse.objects.filter(public_id=parse_public_id(course_id), site__in=readable_sites(user))
         .select_related("site", "patient", "protocol_version")
         .first()
     )
@@ -70,7 +64,7 @@ def access_course(*, user: User, course_id: uuid.UUID | str) -> EnrollmentCourse
 
 def access_visit(*, user: User, visit_id: uuid.UUID | str) -> Visit:
     visit = (
-        Visit.objects.filter(public_id=_uuid(visit_id), course__site__in=readable_sites(user))
+        Visit.objects.filter(public_id=parse_public_id(visit_id), course__site__in=readable_sites(user))
         .select_related("course__site", "course__patient", "course__protocol_version")
         .first()
     )
@@ -96,7 +90,7 @@ def access_note(*, user: User, visit: Visit) -> VisitNote | None:
 
 def access_consent_document(*, user: User, document_id: uuid.UUID | str) -> ConsentDocument:
     document = (
-        ConsentDocument.objects.filter(public_id=_uuid(document_id), site__in=readable_sites(user))
+        ConsentDocument.objects.filter(public_id=parse_public_id(document_id), site__in=readable_sites(user))
         .select_related("site", "protocol_version")
         .first()
     )

@@ -10,21 +10,15 @@ from django.db.models import QuerySet
 
 from haven.accounts.models import Site, User
 from haven.core.errors import NotFound
+from haven.core.ids import parse_public_id
 from haven.patients.models import EnrollmentCourse
 from haven.patients.selectors import TimelineEvent, readable_sites
 from haven.scheduling.models import Appointment, AppointmentStatus, CalendarFeedToken, Room
 
 
-def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound() from None
-
-
 def access_room(*, user: User, room_id: uuid.UUID | str) -> Room:
     room = (
-        Room.objects.filter(public_id=_uuid(room_id), site__in=readable_sites(user))
+        Room.objects.filter(public_id=parse_public_id(room_id), site__in=readable_sites(user))
         .select_related("site")
         .first()
     )
@@ -35,7 +29,7 @@ def access_room(*, user: User, room_id: uuid.UUID | str) -> Room:
 
 def access_appointment(*, user: User, appointment_id: uuid.UUID | str) -> Appointment:
     appointment = (
-        Appointment.objects.filter(public_id=_uuid(appointment_id), site__in=readable_sites(user))
+        Appointment.objects.filter(public_id=parse_public_id(appointment_id), site__in=readable_sites(user))
         .select_related("site", "room", "visit__course__patient")
         .first()
     )
@@ -90,7 +84,7 @@ def calendar_feed_list(*, user: User) -> QuerySet[CalendarFeedToken]:
 
 def access_calendar_feed(*, user: User, feed_id: uuid.UUID | str) -> CalendarFeedToken:
     """One of the user's own feeds; anyone else's is "not found"."""
-    feed = CalendarFeedToken.objects.filter(public_id=_uuid(feed_id), user=user).first()
+    feed = CalendarFeedToken.objects.filter(public_id=parse_public_id(feed_id), user=user).first()
     if feed is None:
         raise NotFound("Calendar feed not found.")
     return feed

@@ -6,91 +6,15 @@ the skip into a failure.
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from django.contrib.sessions.models import Session
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from haven.audit.models import AuditEntry, Signature
-from haven.core.testing import PASSWORD, make_cast, make_credential, otp_code
+from haven.core.testing import PASSWORD, make_cast, make_credential, otp_code, sign_in
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _chromium() -> str | None:
-    if Path("/usr/bin/chromium").is_file():
-        return "/usr/bin/chromium"
-    return shutil.which("chromium")
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    executable = _chromium()
-    if executable is None:
-        if os.environ.get("HAVEN_BROWSER_REQUIRED") == "1":
-            pytest.fail("HAVEN_BROWSER_REQUIRED=1 but no Chromium at /usr/bin/chromium or on PATH")
-        pytest.skip("no Chromium installed")
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django's ORM
-    # refuse to run in the test body; the test and the live server never share a connection.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab; the test fails if the page logs an error (a CSP violation, a script error)."""
-    context = browser.new_context(viewport={"width": 1024, "height": 768})  # a landscape tablet
-    tab = context.new_page()
-    problems: list[str] = []
-    # 4xx answers are expected (a refused signature); the browser logs each as "Failed to load
-    # resource", which is not a page fault. Anything else at error level is.
-    tab.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error"
-            and not message.text.startswith(
-                "Failed to load resource: the server responded with a status of 4"
-            )
-            else None
-        ),
-    )
-    tab.on("pageerror", lambda error: problems.append(str(error)))
-    try:
-        yield tab
-        assert problems == [], f"the browser reported errors: {problems}"
-    finally:
-        context.close()
-
-
-def _sign_in(page: Page, url: str, username: str, code: str) -> None:
-    page.goto(f"{url}/login/")
-    page.get_by_label("Username or e-mail").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Authenticator code").fill(code)
-    page.get_by_role("button", name="Verify and sign in").click()
 
 
 def test_login_with_password_and_authenticator_code(live_server: LiveServer, page: Page) -> None:
@@ -128,7 +52,7 @@ def test_wrong_password_is_refused(live_server: LiveServer, page: Page) -> None:
 def test_a_site_admin_signs_a_credential_review_in_place(live_server: LiveServer, page: Page) -> None:
     cast = make_cast()
     credential = make_credential(cast.alice, cast.site_a)
-    _sign_in(page, live_server.url, "morgan", otp_code(cast.morgan))
+    sign_in(page, live_server.url, "morgan", otp_code(cast.morgan))
     page.get_by_role("link", name="Alder Clinic").click()
     row = page.locator(f"#credential-{credential.public_id}")
     expect(row).to_contain_text("not reviewed")

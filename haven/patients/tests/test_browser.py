@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from haven.accounts.models import Role
@@ -28,6 +26,7 @@ from haven.core.testing import (
     make_cast,
     make_eligible_screening,
     otp_code,
+    sign_in,
 )
 from haven.core.time import now
 from haven.patients.models import ConsentRecord, CourseStatus, EnrollmentCourse, Visit
@@ -36,82 +35,11 @@ from haven.scheduling.services import room_create
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _chromium() -> str | None:
-    if Path("/usr/bin/chromium").is_file():
-        return "/usr/bin/chromium"
-    return shutil.which("chromium")
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    executable = _chromium()
-    if executable is None:
-        if os.environ.get("HAVEN_BROWSER_REQUIRED") == "1":
-            pytest.fail("HAVEN_BROWSER_REQUIRED=1 but no Chromium at /usr/bin/chromium or on PATH")
-        pytest.skip("no Chromium installed")
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django's ORM
-    # refuse to run in the test body; the test and the live server never share a connection.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab; the test fails if the page logs an error (a CSP violation, a script error)."""
-    context = browser.new_context(viewport={"width": 1024, "height": 768})  # a landscape tablet
-    tab = context.new_page()
-    problems: list[str] = []
-    # 4xx answers are expected (a refused form); the browser logs each as "Failed to load
-    # resource", which is not a page fault. Anything else at error level is.
-    tab.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error"
-            and not message.text.startswith(
-                "Failed to load resource: the server responded with a status of 4"
-            )
-            else None
-        ),
-    )
-    tab.on("pageerror", lambda error: problems.append(str(error)))
-    try:
-        yield tab
-        assert problems == [], f"the browser reported errors: {problems}"
-    finally:
-        context.close()
-
 
 def _snap(page: Page, name: str, *, full_page: bool = False) -> None:
     folder = os.environ.get("HAVEN_SCREENSHOT_DIR")
     if folder:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
-
-
-def _sign_in(page: Page, url: str, username: str, code: str) -> None:
-    page.goto(f"{url}/login/")
-    page.get_by_label("Username or e-mail").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Authenticator code").fill(code)
-    page.get_by_role("button", name="Verify and sign in").click()
 
 
 def test_a_coordinator_takes_a_patient_from_registration_to_booking(
@@ -124,7 +52,7 @@ def test_a_coordinator_takes_a_patient_from_registration_to_booking(
     grant(cast.carmen, cast.site_a, Role.PHYSICIAN)
     room_create(actor=actor_of(cast.morgan), site=cast.site_a, name="Willow room", kind="therapy")
 
-    _sign_in(page, live_server.url, "carmen", otp_code(cast.carmen))
+    sign_in(page, live_server.url, "carmen", otp_code(cast.carmen))
     page.get_by_role("region", name="Alder Clinic").get_by_role("link", name="Patients").click()
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
 
