@@ -103,12 +103,14 @@ def _mount_routers() -> None:
     from haven.patients.api import router as patients_router
     from haven.protocols.api import router as protocols_router
     from haven.scheduling.api import router as scheduling_router
+    from haven.screening.api import router as screening_router
 
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
     api.add_router("/", patients_router)
     api.add_router("/protocols", protocols_router)
     api.add_router("/", scheduling_router)
+    api.add_router("/", screening_router)
 
 
 _mount_routers()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,7 +21,7 @@ from haven.audit.models import SignatureMeaning
 from haven.audit.services import audit_create, audit_update, require_reason
 from haven.audit.signatures import signature_record
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
-from haven.core.time import today_at
+from haven.core.time import now, today_at
 from haven.patients.models import CourseStatus, EnrollmentCourse
 from haven.protocols.selectors import protocol_of
 from haven.screening.drug_classes import drug_classes, washout_days
@@ -287,6 +287,12 @@ def measurement_add(
         )
     if spec.whole and number != number.to_integral_value():
         raise field_error("value", f"{spec.label} is a whole number")
+    if measured_at.tzinfo is None:
+        raise field_error("measured_at", "needs a time zone (an ISO time with an offset)")
+    if measured_at > now() + timedelta(minutes=5):
+        raise field_error("measured_at", "cannot be in the future")
+    if reference_low is not None and reference_high is not None and reference_low > reference_high:
+        raise field_error("reference_high", "must be at least reference_low")
     record = _record_for(actor, course)
     with transaction.atomic():
         entry = ScreeningMeasurement.objects.create(
@@ -376,7 +382,7 @@ def entry_mark_error(
 ) -> None:
     """A wrong entry is kept, marked entered-in-error with the reason, and no longer counts."""
     course = entry.record.course
-    _user(actor, course)
+    _user(actor, course, field=getattr(entry, "field", None))
     reason = require_reason(reason)
     if entry.entered_in_error:
         raise Conflict("This entry is already marked entered-in-error.")
@@ -430,8 +436,20 @@ def _overrides(course: EnrollmentCourse) -> Mapping[str, str]:
     return dict(EligibilityOverride.objects.filter(course=course).values_list("criterion_code", "reason"))
 
 
+def eligibility_request(*, actor: Actor, course: EnrollmentCourse) -> EligibilityEvaluation:
+    """Someone asks for a fresh evaluation (the day has changed, a washout may have ended)."""
+    user = actor.user
+    if user is None or not roles_for(user, course.site) & ENTRY_ROLES:
+        raise PermissionDenied("Evaluating eligibility needs the physician or coordinator role.")
+    return eligibility_evaluate(actor=actor, course=course, trigger="requested")
+
+
 def eligibility_evaluate(*, actor: Actor, course: EnrollmentCourse, trigger: str) -> EligibilityEvaluation:
-    """Run the protocol's criteria over the record now, and keep the result."""
+    """Run the protocol's criteria over the record now, and keep the result.
+
+    Called by the entry services after their own role checks; callers answering a person's request
+    use ``eligibility_request``.
+    """
     protocol = protocol_of(course.protocol_version)
     today = today_at(course.site.time_zone)
     result = evaluate(protocol.eligibility, facts_for(course), today, overrides=_overrides(course))
@@ -490,6 +508,19 @@ def eligibility_override(
         raise field_error("criterion_code", f"the protocol does not allow overriding {criterion_code!r}")
     if EligibilityOverride.objects.filter(course=course, criterion_code=criterion_code).exists():
         raise Conflict(f"{criterion_code!r} is already overridden for this course.")
+    status = EnrollmentCourse.objects.filter(pk=course.pk).values_list("status", flat=True).get()
+    if status not in OPEN_STATUSES:
+        raise ValidationFailed(
+            "status: eligibility is decided before enrollment; overrides are closed",
+            fields={"status": ["screening is closed"]},
+            code="screening_closed",
+        )
+    latest = EligibilityEvaluation.objects.filter(course=course).order_by("-created_at", "-pk").first()
+    current = next((c for c in (latest.criteria if latest else []) if c["code"] == criterion_code), None)
+    if current is not None and current["status"] == "met":
+        raise field_error(
+            "criterion_code", f"{criterion_code!r} is already met; there is nothing to override"
+        )
     reauthenticate(actor=actor, password=password, otp_code=otp_code)
     with transaction.atomic():
         override = EligibilityOverride.objects.create(

@@ -289,3 +289,77 @@ def test_only_physicians_override_and_a_refused_signature_saves_nothing(cast: Ca
         )
     assert not Signature.objects.exists()
     assert not EligibilityEvaluation.objects.exists()
+
+
+def test_a_rater_corrects_their_own_interview_total(cast: Cast) -> None:
+    course = _screening(cast)
+    entry = services.measurement_add(
+        actor=actor_of(cast.riley),
+        course=course,
+        field="caps5_total",
+        value=37,
+        unit="{score}",
+        measured_at=AT,
+    )
+    services.entry_mark_error(actor=actor_of(cast.riley), entry=entry, reason="scored the wrong interview")
+    entry.refresh_from_db()
+    assert entry.entered_in_error
+
+
+def test_measurement_times_and_reference_ranges_are_checked(cast: Cast) -> None:
+    course = _screening(cast)
+    with pytest.raises(ValidationFailed) as future:
+        services.measurement_add(
+            actor=actor_of(cast.carmen),
+            course=course,
+            field="qtc",
+            value=430,
+            unit="ms",
+            measured_at=datetime(2027, 1, 1, tzinfo=UTC),
+        )
+    assert future.value.fields == {"measured_at": ["cannot be in the future"]}
+    with pytest.raises(ValidationFailed) as reversed_range:
+        services.measurement_add(
+            actor=actor_of(cast.carmen),
+            course=course,
+            field="alt",
+            value=30,
+            unit="U/L",
+            measured_at=AT,
+            reference_low=Decimal(56),
+            reference_high=Decimal(7),
+        )
+    assert reversed_range.value.fields == {"reference_high": ["must be at least reference_low"]}
+    assert not ScreeningMeasurement.objects.exists()
+
+
+def test_a_met_criterion_needs_no_override_and_none_after_enrollment(cast: Cast) -> None:
+    course = _screening(cast)
+    make_eligible_screening(cast, course)
+    with pytest.raises(ValidationFailed, match="already met"):
+        services.eligibility_override(
+            actor=actor_of(cast.priya),
+            course=course,
+            criterion_code="caps5-severity",
+            reason="x",
+            password=PASSWORD,
+            otp_code=otp_code(cast.priya),
+        )
+    enrolled = make_enrolled_course(cast, enrolled_on=date(2026, 11, 20))
+    with pytest.raises(ValidationFailed) as closed:
+        services.eligibility_override(
+            actor=actor_of(cast.priya),
+            course=enrolled,
+            criterion_code="caps5-severity",
+            reason="x",
+            password=PASSWORD,
+            otp_code=otp_code(cast.priya),
+        )
+    assert closed.value.code == "screening_closed"
+
+
+def test_only_the_entry_roles_ask_for_a_fresh_evaluation(cast: Cast) -> None:
+    course = _screening(cast)
+    assert services.eligibility_request(actor=actor_of(cast.carmen), course=course).trigger == "requested"
+    with pytest.raises(PermissionDenied):
+        services.eligibility_request(actor=actor_of(cast.avery), course=course)
