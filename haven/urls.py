@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("haven.home.urls")),
     path("", include("haven.patients.urls")),
     path("", include("haven.scheduling.urls")),
+    path("", include("haven.screening.urls")),
 ]

@@ -87,3 +87,15 @@ def eligibility_gate(course: EnrollmentCourse) -> str | None:
             return None
         return f"eligible only from {latest.eligible_from:%Y-%m-%d}"
     return f"the latest evaluation is {Overall(latest.overall).label.lower()}"
+
+
+def entry_lists(
+    record: ScreeningRecord,
+) -> dict[str, list[HistoryItem | PsychedelicUse | MedicationEntry | ScreeningMeasurement | ScreeningFlag]]:
+    """Every entry of ``record`` by kind (in error or not), in the order entered; one query per kind."""
+    return {
+        kind: list(
+            model.objects.filter(record=record).select_related("entered_by").order_by("created_at", "pk")
+        )
+        for kind, model in ENTRY_MODELS.items()
+    }

@@ -25,7 +25,7 @@ from haven.core.time import now, today_at
 from haven.patients.models import CourseStatus, EnrollmentCourse
 from haven.protocols.selectors import protocol_of
 from haven.screening.drug_classes import drug_classes, washout_days
-from haven.screening.engine import convert, evaluate
+from haven.screening.engine import UNIT_WORDS, convert, evaluate
 from haven.screening.facts import (
     CONDITION_CATEGORIES,
     CSSRS_LEVELS,
@@ -305,9 +305,9 @@ def measurement_add(
             reference_low=reference_low,
             reference_high=reference_high,
         )
-        _after_change(
-            actor, record, entry, ("field", "value", "unit", "measured_at"), f"{spec.label} {number} {unit}"
-        )
+        # The trigger is read by people: units as they are written, scores without one.
+        shown = f"{spec.label} {number} {UNIT_WORDS.get(unit, unit) if unit != '{score}' else ''}".strip()
+        _after_change(actor, record, entry, ("field", "value", "unit", "measured_at"), shown)
     return entry
 
 

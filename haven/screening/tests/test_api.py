@@ -412,7 +412,7 @@ def test_a_measurement_keeps_its_decimal_precision(cast: Cast) -> None:
     assert entry.value == Decimal("36.85")
     assert entry.measured_at == datetime(2026, 1, 3, 9, 30, tzinfo=UTC)
     assert (entry.record.course, entry.entered_by) == (course, cast.carmen)
-    assert _latest(course).trigger == "Temperature 36.85 Cel"
+    assert _latest(course).trigger == "Temperature 36.85 °C"
 
 
 def test_a_measurement_sent_as_a_json_number_is_read_as_a_decimal(cast: Cast) -> None:
