@@ -3,6 +3,8 @@ updates at once, without a page load."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -37,5 +39,5 @@ def test_the_eligibility_panel_follows_the_data_as_they_are_entered(
     expect(page.locator("#section-ecg")).to_contain_text("478")
     assert page.url.endswith(f"/courses/{course.public_id}/screening/")
     entry = ScreeningMeasurement.objects.get()
-    assert (entry.field, entry.value, entry.unit) == ("qtc", 478, "ms")
+    assert (entry.field, entry.value, entry.unit) == ("qtc", Decimal(478), "ms")
     assert EligibilityEvaluation.objects.filter(course=course).count() == 1
