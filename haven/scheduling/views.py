@@ -144,6 +144,7 @@ def calendar_page(request: HttpRequest, site_id: uuid.UUID) -> HttpResponse:
     people = staff_list(site=site)
     form = CalendarFilterForm(
         request.GET or None,
+        initial={"date": _today(site), "view": "day"},
         rooms=[(str(r.public_id), r.name) for r in rooms],
         people=[(str(m.user.public_id), m.user.printed_name or m.user.username) for m in people],
     )
