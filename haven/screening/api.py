@@ -155,27 +155,9 @@ def _screening_out(course: EnrollmentCourse) -> ScreeningOut:
     measurements: list[ScreeningMeasurement] = []
     flags: list[ScreeningFlag] = []
     if record is not None:
-        history = list(
-            HistoryItem.objects.filter(record=record)
-            .select_related("entered_by")
-            .order_by("created_at", "pk")
-        )
-        uses = list(
-            PsychedelicUse.objects.filter(record=record)
-            .select_related("entered_by")
-            .order_by("created_at", "pk")
-        )
-        medications = list(
-            MedicationEntry.objects.filter(record=record)
-            .select_related("entered_by")
-            .order_by("created_at", "pk")
-        )
-        measurements = list(ScreeningMeasurement.objects.filter(record=record).select_related("entered_by"))
-        flags = list(
-            ScreeningFlag.objects.filter(record=record)
-            .select_related("entered_by")
-            .order_by("created_at", "pk")
-        )
+        entries = selectors.entry_lists(record)
+        history, uses, medications = entries.history, entries.psychedelic_use, entries.medications
+        measurements, flags = entries.measurements, entries.flags
     # As the engine sees them: the newest entry of each flag that is not in error.
     flag_values: dict[str, bool | None] = dict.fromkeys(services.FLAGS)
     for flag in flags:

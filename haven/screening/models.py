@@ -112,7 +112,7 @@ class ScreeningMeasurement(_Entry):
     reference_high = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
 
     class Meta:
-        ordering = ["field", "measured_at"]
+        ordering = ["field", "measured_at", "created_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.field} {self.value} {self.unit}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
@@ -89,13 +90,36 @@ def eligibility_gate(course: EnrollmentCourse) -> str | None:
     return f"the latest evaluation is {Overall(latest.overall).label.lower()}"
 
 
-def entry_lists(
-    record: ScreeningRecord,
-) -> dict[str, list[HistoryItem | PsychedelicUse | MedicationEntry | ScreeningMeasurement | ScreeningFlag]]:
-    """Every entry of ``record`` by kind (in error or not), in the order entered; one query per kind."""
-    return {
-        kind: list(
-            model.objects.filter(record=record).select_related("entered_by").order_by("created_at", "pk")
-        )
-        for kind, model in ENTRY_MODELS.items()
-    }
+@dataclass(frozen=True)
+class EntryLists:
+    """Every entry of a record by kind (in error or not), each in the order entered."""
+
+    history: list[HistoryItem]
+    psychedelic_use: list[PsychedelicUse]
+    medications: list[MedicationEntry]
+    measurements: list[ScreeningMeasurement]  # by field, then time measured, then entry order
+    flags: list[ScreeningFlag]
+
+
+def entry_lists(record: ScreeningRecord) -> EntryLists:
+    """One query per kind of entry."""
+    in_order = ("created_at", "pk")
+    return EntryLists(
+        history=list(
+            HistoryItem.objects.filter(record=record).select_related("entered_by").order_by(*in_order)
+        ),
+        psychedelic_use=list(
+            PsychedelicUse.objects.filter(record=record).select_related("entered_by").order_by(*in_order)
+        ),
+        medications=list(
+            MedicationEntry.objects.filter(record=record).select_related("entered_by").order_by(*in_order)
+        ),
+        measurements=list(
+            ScreeningMeasurement.objects.filter(record=record)
+            .select_related("entered_by")
+            .order_by("field", "measured_at", *in_order)
+        ),
+        flags=list(
+            ScreeningFlag.objects.filter(record=record).select_related("entered_by").order_by(*in_order)
+        ),
+    )

@@ -250,19 +250,15 @@ def _entries(record: ScreeningRecord | None, tz: str) -> dict[str, list[EntryRow
     entries = selectors.entry_lists(record)
     order = {name: n for n, name in enumerate(services.FIELDS)}
     measurements = sorted(
-        entries["measurements"],
-        key=lambda m: (
-            order.get(getattr(m, "field", ""), len(order)),
-            getattr(m, "measured_at", None),
-            m.created_at,
-        ),
+        entries.measurements,
+        key=lambda m: (order.get(m.field, len(order)), m.measured_at, m.created_at, m.pk),
     )
     groups: list[list[Entry]] = [
-        entries["history"],
-        entries["psychedelic-use"],
-        entries["medications"],
-        measurements,
-        entries["flags"],
+        list(entries.history),
+        list(entries.psychedelic_use),
+        list(entries.medications),
+        list(measurements),
+        list(entries.flags),
     ]
     for group in groups:
         for entry in group:
