@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "haven.patients",
     "haven.scheduling",
     "haven.screening",
+    "haven.dosing",
     "haven.home",
     "haven.demo",
 ]

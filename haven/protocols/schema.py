@@ -184,8 +184,17 @@ class Discharge(_Strict):
     escort_required: bool = True
 
 
+class ChecklistItem(_Strict):
+    """A pre-session check that must be confirmed before the first dose."""
+
+    code: Code
+    text: str = Field(min_length=1, max_length=300)
+
+
 class Monitoring(_Strict):
     parameters: tuple[VitalSign, ...] = Field(min_length=1)
+    pre_session_checklist: tuple[ChecklistItem, ...] = ()
+    minimum_therapists: int = Field(2, ge=0, le=6, description="present for the whole session")
     schedule_minutes: tuple[int, ...] = Field(
         min_length=1, description="after the initial dose; 0 = pre-dose"
     )

@@ -1,0 +1,222 @@
+"""The dosing session: its pre-session checklist, who is present, doses, vital signs and alerts.
+
+Values are stored in UCUM units with their LOINC codes; a dose's amount is an exact decimal in the
+protocol's unit. Nothing is deleted: a wrong observation is marked entered-in-error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from haven.core.models import BaseModel
+from haven.patients.models import EnrollmentCourse, Visit
+
+
+class SessionStatus(models.TextChoices):
+    PREPARING = "preparing", "Preparing (checklist)"
+    DOSED = "dosed", "Dosed, under monitoring"
+    DISCHARGED = "discharged", "Discharged"
+
+
+class DosingSession(BaseModel):
+    course = models.ForeignKey(EnrollmentCourse, on_delete=models.PROTECT, related_name="dosing_sessions")
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="dosing_session")
+    status = models.CharField(max_length=12, choices=SessionStatus.choices, default=SessionStatus.PREPARING)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    first_dose_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"session {self.visit.code} of {self.course.patient}"
+
+
+class ChecklistAnswer(BaseModel):
+    """A pre-session check confirmed by a member of staff (the newest answer per code counts)."""
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="checklist")
+    code = models.CharField(max_length=40)
+    done = models.BooleanField()
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {'done' if self.done else 'not done'}"
+
+
+class Presence(BaseModel):
+    """A member of staff in the room, from check-in to check-out."""
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="presence")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=20)
+    is_lead = models.BooleanField(default=False)
+    checked_in_at = models.DateTimeField()
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["checked_in_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "user"],
+                condition=models.Q(checked_out_at__isnull=True),
+                name="presence_one_open_per_person",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(checked_out_at__isnull=True)
+                | models.Q(checked_out_at__gte=models.F("checked_in_at")),
+                name="presence_out_after_in",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.session}"
+
+
+class DoseKind(models.TextChoices):
+    INITIAL = "initial", "Initial"
+    SUPPLEMENTAL = "supplemental", "Supplemental"
+
+
+class DoseAdministration(BaseModel):
+    """A dose given: what, how much, which lot, when, by whom, witnessed (e-signature) by whom."""
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="doses")
+    kind = models.CharField(max_length=12, choices=DoseKind.choices)
+    substance = models.CharField(max_length=100)
+    amount = models.DecimalField(max_digits=10, decimal_places=3)
+    unit = models.CharField(max_length=10)
+    lot = models.CharField(max_length=60)
+    administered_at = models.DateTimeField()
+    administered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    witnessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The physician who approved a supplemental dose, where the protocol asks for one.",
+    )
+
+    class Meta:
+        ordering = ["administered_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="dose_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(witnessed_by=models.F("administered_by")), name="dose_witness_other"
+            ),
+            models.UniqueConstraint(fields=["session", "kind"], name="dose_one_of_each_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.unit} at {self.administered_at:%H:%M}"
+
+    def signed_content(self) -> dict[str, Any]:
+        return {
+            "session": str(self.session.public_id),
+            "kind": self.kind,
+            "substance": self.substance,
+            "amount": format(self.amount.normalize(), "f"),
+            "unit": self.unit,
+            "lot": self.lot,
+            "administered_at": self.administered_at.isoformat(),
+            "administered_by": str(self.administered_by.public_id),
+        }
+
+    def signing_site_id(self) -> uuid.UUID:
+        return self.session.course.site.public_id
+
+
+class Observation(BaseModel):
+    """One vital-sign value (FHIR Observation): parameter, value in UCUM, LOINC, when, from where."""
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="observations")
+    parameter = models.CharField(max_length=20)
+    value = models.DecimalField(max_digits=8, decimal_places=2)
+    unit = models.CharField(max_length=10)
+    loinc = models.CharField(max_length=10, blank=True)
+    observed_at = models.DateTimeField()
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    device_token_id = models.UUIDField(null=True, blank=True)
+    device_observation_id = models.CharField(
+        max_length=100, blank=True, help_text="The device's id: a retry is not stored twice."
+    )
+    note = models.TextField(blank=True)
+    entered_in_error = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["observed_at", "pk"]
+        indexes = [models.Index(fields=["session", "parameter", "observed_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "device_observation_id"],
+                condition=~models.Q(device_observation_id=""),
+                name="observation_device_id_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parameter} {self.value} {self.unit}"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class AlertAction(models.TextChoices):
+    REMEASURED = "remeasured", "Re-measured"
+    PHYSICIAN_CALLED = "physician_called", "Physician called"
+    SUPPLEMENTAL_WITHHELD = "supplemental_withheld", "Supplemental dose withheld"
+    MEDICATION_GIVEN = "medication_given", "Medication given"
+    OTHER = "other", "Other"
+
+
+class Alert(BaseModel):
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="alerts")
+    kind = models.CharField(max_length=12)  # limit, baseline, overdue, staffing
+    parameter = models.CharField(max_length=20, blank=True)
+    message = models.TextField()
+    observation = models.ForeignKey(
+        Observation, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    action = models.CharField(max_length=24, blank=True, choices=AlertAction.choices)
+    action_note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="open")
+                | models.Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False),
+                name="alert_acknowledged_has_who",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="resolved") | models.Q(resolved_at__isnull=False),
+                name="alert_resolved_has_when",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"

@@ -1,0 +1,457 @@
+"""Writes for the dosing session: open it, confirm the checklist, check staff in and out, give doses
+(checked against the protocol, witnessed by e-signature), record vital signs, and handle alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+
+from haven.accounts.actors import user_actor
+from haven.accounts.models import SIGNING_ROLES, Role, User
+from haven.accounts.selectors import roles_for
+from haven.accounts.signing import reauthenticate
+from haven.audit.context import Actor
+from haven.audit.models import SignatureMeaning
+from haven.audit.services import audit_create, audit_update
+from haven.audit.signatures import signature_record
+from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
+from haven.core.time import now, today_at
+from haven.dosing import rules
+from haven.dosing.models import (
+    Alert,
+    AlertAction,
+    AlertStatus,
+    ChecklistAnswer,
+    DoseAdministration,
+    DosingSession,
+    Observation,
+    Presence,
+    SessionStatus,
+)
+from haven.dosing.vitals import LOINC, AlertKind, VitalRefused, findings, normalize
+from haven.patients.models import CourseStatus, Visit, VisitStatus
+from haven.protocols.schema import VITAL_UNITS, Dosing, Monitoring, VitalSign
+from haven.protocols.selectors import protocol_of
+from haven.scheduling.services import licence_valid_on
+
+SESSION_ROLES = frozenset({Role.THERAPIST, Role.PHYSICIAN})
+ON_STUDY = (CourseStatus.PREPARATION, CourseStatus.TREATMENT, CourseStatus.INTEGRATION)
+
+
+def _fresh(session: DosingSession) -> DosingSession:
+    """The session as stored now: callers may hold a copy from before a dose changed it."""
+    return DosingSession.objects.select_related("course__site", "course__protocol_version", "visit").get(
+        pk=session.pk
+    )
+
+
+def _staff(actor: Actor, session_or_visit: DosingSession | Visit, doing: str) -> User:
+    course = session_or_visit.course
+    user = actor.user
+    if user is None or not roles_for(user, course.site) & SESSION_ROLES:
+        raise PermissionDenied(f"{doing} needs the therapist or physician role.")
+    return user
+
+
+def _rules(session: DosingSession) -> tuple[Dosing, Monitoring]:
+    protocol = protocol_of(session.course.protocol_version)
+    if protocol.dosing is None or protocol.monitoring is None:
+        raise ValidationFailed("protocol: this protocol has no dosing rules", code="no_dosing_rules")
+    return protocol.dosing, protocol.monitoring
+
+
+def session_open(*, actor: Actor, visit: Visit) -> DosingSession:
+    """Open the session of a dosing visit on the day it takes place."""
+    user = _staff(actor, visit, "Opening a dosing session")
+    course = visit.course
+    if visit.kind != "dosing":
+        raise field_error("visit", f"{visit.name} is not a dosing visit")
+    if course.status not in ON_STUDY:
+        raise field_error("visit", "the patient is not on study")
+    if visit.status not in (VisitStatus.PLANNED, VisitStatus.OCCURRED):
+        raise field_error("visit", f"the visit is {visit.get_status_display().lower()}")
+    if DosingSession.objects.filter(visit=visit).exists():
+        raise Conflict("This visit already has a dosing session.")
+    with transaction.atomic():
+        session = DosingSession.objects.create(course=course, visit=visit, opened_by=user)
+        audit_create(
+            actor=actor, instance=session, fields=("course", "visit", "status"), site_id=course.site.public_id
+        )
+    return session
+
+
+def checklist_answer(
+    *, actor: Actor, session: DosingSession, code: str, done: bool, note: str = ""
+) -> ChecklistAnswer:
+    user = _staff(actor, session, "Confirming the checklist")
+    _, monitoring = _rules(session)
+    codes = [item.code for item in monitoring.pre_session_checklist]
+    if code not in codes:
+        raise field_error("code", f"must be one of {', '.join(codes)}")
+    with transaction.atomic():
+        answer = ChecklistAnswer.objects.create(
+            session=session, code=code, done=done, note=note.strip(), by=user
+        )
+        audit_create(
+            actor=actor,
+            instance=answer,
+            fields=("code", "done", "note"),
+            site_id=session.course.site.public_id,
+        )
+    return answer
+
+
+def checklist_open_items(session: DosingSession) -> list[str]:
+    """Codes of the protocol's checks not (or no longer) confirmed, in the protocol's order."""
+    _, monitoring = _rules(session)
+    latest: dict[str, bool] = {}
+    for answer in ChecklistAnswer.objects.filter(session=session).order_by("created_at", "pk"):
+        latest[answer.code] = answer.done
+    return [item.code for item in monitoring.pre_session_checklist if not latest.get(item.code)]
+
+
+def presence_check_in(
+    *, actor: Actor, session: DosingSession, user: User, role: Role, is_lead: bool = False
+) -> Presence:
+    _staff(actor, session, "Recording presence")
+    if role not in roles_for(user, session.course.site):
+        raise field_error("role", f"{user.printed_name} does not hold the {role.label} role here")
+    if Presence.objects.filter(session=session, user=user, checked_out_at__isnull=True).exists():
+        raise Conflict(f"{user.printed_name} is already checked in.")
+    with transaction.atomic():
+        presence = Presence.objects.create(
+            session=session, user=user, role=role, is_lead=is_lead, checked_in_at=now()
+        )
+        audit_create(
+            actor=actor,
+            instance=presence,
+            fields=("user", "role", "is_lead", "checked_in_at"),
+            site_id=session.course.site.public_id,
+        )
+    return presence
+
+
+def present(session: DosingSession) -> list[Presence]:
+    return list(Presence.objects.filter(session=session, checked_out_at__isnull=True).select_related("user"))
+
+
+def presence_check_out(*, actor: Actor, presence: Presence) -> Presence:
+    """Check a person out. After the dose, fewer therapists than the protocol requires raises an alert."""
+    session = _fresh(presence.session)
+    _staff(actor, session, "Recording presence")
+    _, monitoring = _rules(session)
+    with transaction.atomic():
+        presence = Presence.objects.select_for_update().get(pk=presence.pk)
+        if presence.checked_out_at is not None:
+            raise Conflict("Already checked out.")
+        presence.checked_out_at = now()
+        presence.save(update_fields=["checked_out_at", "updated_at"])
+        audit_update(
+            actor=actor,
+            instance=presence,
+            changes={"checked_out_at": {"old": None, "new": presence.checked_out_at}},
+            site_id=session.course.site.public_id,
+            reason="left the room",
+        )
+        therapists = [p for p in present(session) if p.role == Role.THERAPIST]
+        if session.status == SessionStatus.DOSED and len(therapists) < monitoring.minimum_therapists:
+            _alert(
+                actor,
+                session,
+                AlertKind.STAFFING,
+                "",
+                f"{len(therapists)} therapist(s) present; the protocol requires {monitoring.minimum_therapists}",
+            )
+    return presence
+
+
+def _alert(
+    actor: Actor,
+    session: DosingSession,
+    kind: AlertKind,
+    parameter: str,
+    message: str,
+    observation: Observation | None = None,
+) -> Alert:
+    alert = Alert.objects.create(
+        session=session, kind=kind.value, parameter=parameter, message=message, observation=observation
+    )
+    audit_create(
+        actor=actor,
+        instance=alert,
+        fields=("kind", "parameter", "message"),
+        site_id=session.course.site.public_id,
+    )
+    return alert
+
+
+def _baseline(session: DosingSession) -> dict[VitalSign, Decimal]:
+    """The last value of each parameter before the first dose (or so far, before any dose)."""
+    observations = Observation.objects.filter(session=session, entered_in_error=False)
+    if session.first_dose_at is not None:
+        observations = observations.filter(observed_at__lte=session.first_dose_at)
+    baseline: dict[VitalSign, Decimal] = {}
+    for observation in observations.order_by("observed_at", "pk"):
+        baseline[VitalSign(observation.parameter)] = observation.value
+    return baseline
+
+
+def latest_within_limits(session: DosingSession) -> bool | None:
+    """Whether the latest value of each measured parameter is inside the protocol's limits."""
+    _, monitoring = _rules(session)
+    latest: dict[VitalSign, Decimal] = {}
+    for observation in Observation.objects.filter(session=session, entered_in_error=False).order_by(
+        "observed_at", "pk"
+    ):
+        latest[VitalSign(observation.parameter)] = observation.value
+    if not latest:
+        return None
+    return not any(
+        f.kind == AlertKind.LIMIT
+        for parameter, value in latest.items()
+        for f in findings(monitoring, parameter, value, {})
+    )
+
+
+def vitals_record(
+    *,
+    actor: Actor,
+    session: DosingSession,
+    values: Mapping[str, tuple[Decimal | str | int, str]],
+    observed_at: datetime,
+    note: str = "",
+    device_token_id: str | None = None,
+) -> list[Observation]:
+    """Record a set of vital signs (all or none); each stored value is checked for alerts."""
+    session = _fresh(session)
+    user = actor.user
+    if device_token_id is None:
+        _staff(actor, session, "Recording vital signs")
+    if observed_at.tzinfo is None:
+        raise field_error("observed_at", "needs a time zone")
+    if observed_at > now() + timedelta(minutes=5):
+        raise field_error("observed_at", "cannot be in the future")
+    if not values:
+        raise field_error("values", "at least one value is required")
+    _, monitoring = _rules(session)
+    clean: list[tuple[VitalSign, Decimal]] = []
+    for parameter, (value, unit) in values.items():
+        try:
+            clean.append(normalize(parameter, value, unit))
+        except VitalRefused as refused:
+            raise field_error(refused.parameter, refused.message) from None
+    with transaction.atomic():
+        baseline = _baseline(session)
+        stored = []
+        for vital, value in clean:
+            observation = Observation.objects.create(
+                session=session,
+                parameter=vital.value,
+                value=value,
+                unit=VITAL_UNITS[vital],
+                loinc=LOINC.get(vital, ""),
+                observed_at=observed_at,
+                entered_by=user,
+                note=note.strip(),
+            )
+            audit_create(
+                actor=actor,
+                instance=observation,
+                fields=("parameter", "value", "unit", "observed_at"),
+                site_id=session.course.site.public_id,
+            )
+            stored.append(observation)
+            if session.first_dose_at is not None and observed_at > session.first_dose_at:
+                for finding in findings(monitoring, vital, value, baseline):
+                    _alert(actor, session, finding.kind, vital.value, finding.message, observation)
+            else:
+                for finding in findings(monitoring, vital, value, {}):
+                    _alert(
+                        actor, session, finding.kind, vital.value, f"Pre-dose: {finding.message}", observation
+                    )
+    return stored
+
+
+def alert_acknowledge(*, actor: Actor, alert: Alert, action: str, note: str = "") -> Alert:
+    user = _staff(actor, alert.session, "Acknowledging an alert")
+    if action not in AlertAction.values:
+        raise field_error("action", f"must be one of {', '.join(AlertAction.values)}")
+    if action == AlertAction.OTHER and not note.strip():
+        raise field_error("note", "say what was done when the action is 'other'")
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if alert.status != AlertStatus.OPEN:
+            raise Conflict(f"This alert is already {alert.get_status_display().lower()}.")
+        alert.status, alert.acknowledged_by, alert.acknowledged_at = AlertStatus.ACKNOWLEDGED, user, now()
+        alert.action, alert.action_note = action, note.strip()
+        alert.save()
+        audit_update(
+            actor=actor,
+            instance=alert,
+            changes={
+                "status": {"old": "open", "new": "acknowledged"},
+                "action": {"old": None, "new": action},
+            },
+            site_id=alert.session.course.site.public_id,
+            reason=note.strip() or AlertAction(action).label,
+        )
+    return alert
+
+
+def alert_resolve(*, actor: Actor, alert: Alert, note: str) -> Alert:
+    user = _staff(actor, alert.session, "Resolving an alert")
+    if not note.strip():
+        raise field_error("note", "say how the alert was resolved")
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if alert.status != AlertStatus.ACKNOWLEDGED:
+            raise Conflict("An alert is acknowledged before it is resolved.")
+        alert.status, alert.resolved_by, alert.resolved_at = AlertStatus.RESOLVED, user, now()
+        alert.save()
+        audit_update(
+            actor=actor,
+            instance=alert,
+            changes={"status": {"old": "acknowledged", "new": "resolved"}},
+            site_id=alert.session.course.site.public_id,
+            reason=note.strip(),
+        )
+    return alert
+
+
+def dose_administer(
+    *,
+    actor: Actor,
+    session: DosingSession,
+    kind: str,
+    amount: Decimal,
+    lot: str,
+    administered_at: datetime,
+    witness: User,
+    witness_password: str,
+    witness_otp_code: str = "",
+    physician: User | None = None,
+    physician_password: str = "",
+    physician_otp_code: str = "",
+) -> DoseAdministration:
+    """Give a dose: checked against the protocol and the room, then witnessed by e-signature."""
+    session = _fresh(session)
+    administrator = _staff(actor, session, "Giving a dose")
+    dosing, monitoring = _rules(session)
+    if kind not in {k.value for k in rules.DoseKind}:
+        raise field_error("kind", "must be initial or supplemental")
+    dose_kind = rules.DoseKind(kind)
+    lot = (lot or "").strip()
+    if not lot:
+        raise field_error("lot", "is required")
+    if administered_at.tzinfo is None or administered_at > now() + timedelta(minutes=5):
+        raise field_error("administered_at", "must be a time with a zone, not in the future")
+    site = session.course.site
+    day = today_at(site.time_zone)
+    problems: dict[str, list[str]] = {}
+    if dose_kind == rules.DoseKind.INITIAL:
+        missing = checklist_open_items(session)
+        if missing:
+            problems["checklist"] = [f"not confirmed: {', '.join(missing)}"]
+    therapists = [p for p in present(session) if p.role == Role.THERAPIST]
+    needs_lead = monitoring.minimum_therapists > 0
+    if len(therapists) < monitoring.minimum_therapists or (
+        needs_lead and not any(p.is_lead for p in therapists)
+    ):
+        problems.setdefault("presence", []).append(
+            f"{monitoring.minimum_therapists} therapists with a lead must be present; {len(therapists)} are"
+        )
+    for p in therapists:
+        if not licence_valid_on(p.user, site, day):
+            problems.setdefault("presence", []).append(f"{p.user.printed_name} has no licence valid today")
+    if witness.pk == administrator.pk or witness.pk not in {p.user_id for p in present(session)}:
+        problems.setdefault("witness", []).append("the witness is another person present in the room")
+    if not roles_for(witness, site) & SIGNING_ROLES:
+        problems.setdefault("witness", []).append("the witness must hold a role that signs")
+    approved = False
+    if physician is not None:
+        if Role.PHYSICIAN not in roles_for(physician, site):
+            problems.setdefault("physician", []).append(f"{physician.printed_name} is not a physician here")
+        else:
+            approved = True
+    previous = (
+        DosingSession.objects.filter(course=session.course, first_dose_at__isnull=False)
+        .exclude(pk=session.pk)
+        .order_by("-first_dose_at")
+        .first()
+    )
+    given = [
+        rules.DoseGiven(rules.DoseKind(d.kind), d.amount, d.administered_at)
+        for d in DoseAdministration.objects.filter(session=session)
+    ]
+    for refusal in rules.check_dose(
+        dosing,
+        kind=dose_kind,
+        amount=amount,
+        at=administered_at,
+        given=given,
+        session_day=day,
+        previous_session_day=previous.first_dose_at.astimezone(administered_at.tzinfo).date()
+        if previous and previous.first_dose_at
+        else None,
+        latest_vitals_within_limits=latest_within_limits(session),
+        physician_approved=approved,
+    ):
+        problems.setdefault(refusal.rule, []).append(refusal.message)
+    if problems:
+        first_field, messages = next(iter(problems.items()))
+        raise ValidationFailed(f"{first_field}: {messages[0]}", fields=problems, code="dose_refused")
+    witness_actor = user_actor(witness, ip=actor.ip)
+    reauthenticate(actor=witness_actor, password=witness_password, otp_code=witness_otp_code)
+    physician_actor = None
+    if physician is not None and dose_kind == rules.DoseKind.SUPPLEMENTAL:
+        physician_actor = user_actor(physician, ip=actor.ip)
+        reauthenticate(actor=physician_actor, password=physician_password, otp_code=physician_otp_code)
+    with transaction.atomic():
+        dose = DoseAdministration.objects.create(
+            session=session,
+            kind=dose_kind.value,
+            substance=dosing.substance,
+            amount=amount,
+            unit=dosing.unit,
+            lot=lot,
+            administered_at=administered_at,
+            administered_by=administrator,
+            witnessed_by=witness,
+            approved_by=physician if physician_actor is not None else None,
+        )
+        audit_create(
+            actor=actor,
+            instance=dose,
+            fields=(
+                "kind",
+                "substance",
+                "amount",
+                "unit",
+                "lot",
+                "administered_at",
+                "administered_by",
+                "witnessed_by",
+            ),
+            site_id=site.public_id,
+        )
+        signature_record(actor=witness_actor, record=dose, meaning=SignatureMeaning.WITNESSED)
+        if physician_actor is not None:
+            signature_record(actor=physician_actor, record=dose, meaning=SignatureMeaning.APPROVED)
+        if dose_kind == rules.DoseKind.INITIAL:
+            DosingSession.objects.filter(pk=session.pk).update(
+                status=SessionStatus.DOSED, first_dose_at=administered_at
+            )
+            audit_update(
+                actor=actor,
+                instance=session,
+                changes={
+                    "status": {"old": "preparing", "new": "dosed"},
+                    "first_dose_at": {"old": None, "new": administered_at},
+                },
+                site_id=site.public_id,
+                reason="initial dose given",
+            )
+    return dose
