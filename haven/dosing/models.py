@@ -150,7 +150,7 @@ class Observation(BaseModel):
     )
     device_token_id = models.UUIDField(null=True, blank=True)
     device_observation_id = models.CharField(
-        max_length=100, blank=True, help_text="The device's id: a retry is not stored twice."
+        max_length=120, blank=True, help_text="The device's id: a retry is not stored twice."
     )
     note = models.TextField(blank=True)
     entered_in_error = models.BooleanField(default=False)

@@ -46,13 +46,9 @@ PLAUSIBLE: dict[VitalSign, tuple[Decimal, Decimal]] = {
     VitalSign.RESPIRATORY_RATE: (Decimal(4), Decimal(60)),
     VitalSign.SUDS: (Decimal(0), Decimal(10)),
 }
-WHOLE = {
-    VitalSign.SYSTOLIC_BP,
-    VitalSign.DIASTOLIC_BP,
-    VitalSign.HEART_RATE,
-    VitalSign.RESPIRATORY_RATE,
-    VitalSign.SUDS,
-}
+# Monitors report rates as averages over their window (89.5 /min), so rates keep their decimals;
+# pressures are read in whole mmHg and SUDS is a 0–10 rating.
+WHOLE = {VitalSign.SYSTOLIC_BP, VitalSign.DIASTOLIC_BP, VitalSign.SUDS}
 
 
 class VitalRefused(ValueError):

@@ -24,7 +24,7 @@ def test_fahrenheit_is_converted_to_celsius() -> None:
     ("parameter", "value", "unit", "message"),
     [
         ("systolic_bp", 400, "mm[Hg]", "systolic_bp: 400 mmHg is not possible (accepted 40–300 mm[Hg])"),
-        ("heart_rate", "72.5", "/min", "heart_rate: must be a whole number"),
+        ("systolic_bp", "120.5", "mm[Hg]", "systolic_bp: must be a whole number"),
         ("spo2", 101, "%", "spo2: 101 % is not possible (accepted 50–100 %)"),
         ("temperature", 120, "[degF]", "temperature: 48.9 °C is not possible (accepted 25–45 Cel)"),
         ("systolic_bp", 120, "kPa", "systolic_bp: unit must be mm[Hg], not kPa"),
