@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,6 +22,7 @@ from haven.audit.signatures import signature_record
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from haven.core.time import now, today_at
 from haven.dosing import rules
+from haven.dosing.ingest import ItemError, ParseResult
 from haven.dosing.models import (
     Alert,
     AlertAction,
@@ -54,6 +57,10 @@ def _staff(actor: Actor, session_or_visit: DosingSession | Visit, doing: str) ->
     if user is None or not roles_for(user, course.site) & SESSION_ROLES:
         raise PermissionDenied(f"{doing} needs the therapist or physician role.")
     return user
+
+
+def may_record(user: User, session: DosingSession) -> bool:
+    return bool(roles_for(user, session.course.site) & SESSION_ROLES)
 
 
 def _rules(session: DosingSession) -> tuple[Dosing, Monitoring]:
@@ -223,13 +230,10 @@ def vitals_record(
     values: Mapping[str, tuple[Decimal | str | int, str]],
     observed_at: datetime,
     note: str = "",
-    device_token_id: str | None = None,
 ) -> list[Observation]:
     """Record a set of vital signs (all or none); each stored value is checked for alerts."""
     session = _fresh(session)
-    user = actor.user
-    if device_token_id is None:
-        _staff(actor, session, "Recording vital signs")
+    user = _staff(actor, session, "Recording vital signs")
     if observed_at.tzinfo is None:
         raise field_error("observed_at", "needs a time zone")
     if observed_at > now() + timedelta(minutes=5):
@@ -245,34 +249,99 @@ def vitals_record(
             raise field_error(refused.parameter, refused.message) from None
     with transaction.atomic():
         baseline = _baseline(session)
-        stored = []
-        for vital, value in clean:
-            observation = Observation.objects.create(
-                session=session,
-                parameter=vital.value,
-                value=value,
-                unit=VITAL_UNITS[vital],
-                loinc=LOINC.get(vital, ""),
-                observed_at=observed_at,
-                entered_by=user,
-                note=note.strip(),
+        stored = [
+            _store(
+                actor, session, monitoring, baseline, vital, value, observed_at, entered_by=user, note=note
             )
-            audit_create(
-                actor=actor,
-                instance=observation,
-                fields=("parameter", "value", "unit", "observed_at"),
-                site_id=session.course.site.public_id,
-            )
-            stored.append(observation)
-            if session.first_dose_at is not None and observed_at > session.first_dose_at:
-                for finding in findings(monitoring, vital, value, baseline):
-                    _alert(actor, session, finding.kind, vital.value, finding.message, observation)
-            else:
-                for finding in findings(monitoring, vital, value, {}):
-                    _alert(
-                        actor, session, finding.kind, vital.value, f"Pre-dose: {finding.message}", observation
-                    )
+            for vital, value in clean
+        ]
     return stored
+
+
+def _store(
+    actor: Actor,
+    session: DosingSession,
+    monitoring: Monitoring,
+    baseline: Mapping[VitalSign, Decimal],
+    vital: VitalSign,
+    value: Decimal,
+    observed_at: datetime,
+    *,
+    entered_by: User | None,
+    note: str = "",
+    device_token_id: uuid.UUID | None = None,
+    device_observation_id: str = "",
+) -> Observation:
+    """Store one observation, audit it, and raise the alerts it calls for."""
+    observation = Observation.objects.create(
+        session=session,
+        parameter=vital.value,
+        value=value,
+        unit=VITAL_UNITS[vital],
+        loinc=LOINC.get(vital, ""),
+        observed_at=observed_at,
+        entered_by=entered_by,
+        note=note.strip(),
+        device_token_id=device_token_id,
+        device_observation_id=device_observation_id,
+    )
+    audit_create(
+        actor=actor,
+        instance=observation,
+        fields=("parameter", "value", "unit", "observed_at", "device_observation_id"),
+        site_id=session.course.site.public_id,
+    )
+    after_dose = session.first_dose_at is not None and observed_at > session.first_dose_at
+    for finding in findings(monitoring, vital, value, baseline if after_dose else {}):
+        message = finding.message if after_dose else f"Pre-dose: {finding.message}"
+        _alert(actor, session, finding.kind, vital.value, message, observation)
+    return observation
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    stored: int
+    already_stored: int  # retried items whose device id was stored before: never stored twice
+    errors: list[ItemError]
+
+
+def observations_ingest(*, actor: Actor, session: DosingSession, result: ParseResult) -> IngestOutcome:
+    """Store a device's parsed batch: valid items are stored (each checked for alerts), invalid ones
+    are returned; a retried item (same device id) is recognised and not stored again."""
+    session = _fresh(session)
+    if session.status == SessionStatus.DISCHARGED:
+        raise ValidationFailed("session: the session has ended", code="session_closed")
+    _, monitoring = _rules(session)
+    stored = already = 0
+    with transaction.atomic():
+        # One writer per session at a time, so two retries of one batch cannot both store an item.
+        DosingSession.objects.select_for_update().filter(pk=session.pk).first()
+        ids = [item.device_id for item in result.items]
+        seen = set(
+            Observation.objects.filter(session=session, device_observation_id__in=ids).values_list(
+                "device_observation_id", flat=True
+            )
+        )
+        baseline = _baseline(session)
+        for item in result.items:
+            if item.device_id in seen:
+                already += 1
+                continue
+            _store(
+                actor,
+                session,
+                monitoring,
+                baseline,
+                item.parameter,
+                item.value,
+                item.at,
+                entered_by=None,
+                device_token_id=actor.token_id,
+                device_observation_id=item.device_id,
+            )
+            seen.add(item.device_id)
+            stored += 1
+    return IngestOutcome(stored=stored, already_stored=already, errors=list(result.errors))
 
 
 def alert_acknowledge(*, actor: Actor, alert: Alert, action: str, note: str = "") -> Alert:
