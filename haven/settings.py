@@ -197,6 +197,18 @@ if PRODUCTION:
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
 
+# E-mail (alert escalations). The embedded default writes messages to the console log.
+EMAIL_BACKEND = env_str(
+    "HAVEN_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("HAVEN_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("HAVEN_EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_USE_TLS = env_bool("HAVEN_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("HAVEN_EMAIL_FROM", "haven@localhost")
+
 # Uploaded files (signed consent PDFs) --------------------------------------------------------------
 # Never served as public media: pages stream them after an access check.
 MEDIA_ROOT = Path(env_str("HAVEN_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()

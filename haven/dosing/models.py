@@ -203,6 +203,10 @@ class Alert(BaseModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    schedule_minute = models.IntegerField(
+        null=True, blank=True, help_text="For an overdue measurement: which one."
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -220,3 +224,23 @@ class Alert(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+class Notification(BaseModel):
+    """A message Haven sent a person (and by e-mail where they have an address), kept as a record."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
+    )
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    emailed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"to {self.recipient}: {self.subject}"

@@ -202,6 +202,9 @@ class Monitoring(_Strict):
     relative_limits: dict[VitalSign, RelativeLimit] = {}
     recheck_minutes: PositiveMinutes
     minimum_minutes: PositiveMinutes
+    escalate_after_minutes: PositiveMinutes = Field(
+        5, description="an alert unacknowledged this long escalates to the site's physicians"
+    )
     discharge: Discharge
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""``haven serve``: the ASGI web server (uvicorn), optionally with the background worker."""
+"""``haven serve``: the ASGI web server (uvicorn), optionally with the background processes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve Haven over HTTP with uvicorn (add --with-worker to run the task worker beside it)."
+    help = (
+        "Serve Haven over HTTP with uvicorn (add --with-worker to run the worker and the monitor beside it)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -21,7 +23,9 @@ class Command(BaseCommand):
             "--workers", type=int, default=1, help="Web worker processes (production: several)."
         )
         parser.add_argument(
-            "--with-worker", action="store_true", help="Also start `haven worker`; both stop together."
+            "--with-worker",
+            action="store_true",
+            help="Also start `haven worker` and `haven monitor`; all stop together.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -29,9 +33,10 @@ class Command(BaseCommand):
         from haven.accounts.services import assert_safe_to_serve
 
         assert_safe_to_serve()
-        worker = None
+        helpers: list[subprocess.Popen[bytes]] = []
         if options["with_worker"]:
-            worker = subprocess.Popen([sys.executable, "-m", "haven.cli", "worker"])
+            for command in ("worker", "monitor"):
+                helpers.append(subprocess.Popen([sys.executable, "-m", "haven.cli", command]))  # noqa: S603
         self.stdout.write(
             f"Haven is serving on http://{options['host']}:{options['port']}/ (Ctrl-C stops it)"
         )
@@ -46,9 +51,11 @@ class Command(BaseCommand):
                 proxy_headers=True,
             )
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
+            for helper in helpers:
+                if helper.poll() is None:
+                    helper.send_signal(signal.SIGTERM)
+            for helper in helpers:
                 try:
-                    worker.wait(timeout=10)
+                    helper.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    helper.kill()
