@@ -198,15 +198,22 @@ if PRODUCTION:
     }
 
 # E-mail (alert escalations). The embedded default writes messages to the console log.
-EMAIL_BACKEND = env_str(
-    "HAVEN_EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+_SMTP = "django.core.mail.backends.smtp.EmailBackend"
+_EMAIL_BACKEND = env_str(
+    "HAVEN_EMAIL_BACKEND", _SMTP if PRODUCTION else "django.core.mail.backends.console.EmailBackend"
 )
-EMAIL_HOST = env_str("HAVEN_EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("HAVEN_EMAIL_PORT", 25, minimum=1, maximum=65535)
-EMAIL_USE_TLS = env_bool("HAVEN_EMAIL_USE_TLS", False)
+MAILERS = {
+    "default": {
+        "BACKEND": _EMAIL_BACKEND,
+        "OPTIONS": {
+            "host": env_str("HAVEN_EMAIL_HOST", "localhost"),
+            "port": env_int("HAVEN_EMAIL_PORT", 25, minimum=1, maximum=65535),
+            "use_tls": env_bool("HAVEN_EMAIL_USE_TLS", False),
+        }
+        if _EMAIL_BACKEND == _SMTP
+        else {},
+    }
+}
 DEFAULT_FROM_EMAIL = env_str("HAVEN_EMAIL_FROM", "haven@localhost")
 
 # Uploaded files (signed consent PDFs) --------------------------------------------------------------
