@@ -18,7 +18,7 @@ from haven.core.schemas import ERRORS
 from haven.core.time import now
 from haven.dosing import selectors, services
 from haven.dosing.ingest import parse_observations
-from haven.dosing.models import DosingSession
+from haven.dosing.models import Alert, DosingSession
 from haven.dosing.schemas import (
     AlertAckIn,
     AlertOut,
@@ -99,6 +99,18 @@ def _user(request: HttpRequest) -> tuple[User, Actor]:
     return principal_user(request), principal_actor(request)
 
 
+def _alert_out(a: Alert) -> AlertOut:
+    return AlertOut(
+        id=a.public_id,
+        kind=a.kind,
+        parameter=a.parameter,
+        message=a.message,
+        status=a.status,
+        action=a.action,
+        created_at=a.created_at,
+    )
+
+
 def _state_out(session: DosingSession) -> SessionOut:
     session.refresh_from_db()  # the service has just changed it
     state = selectors.session_state(session)
@@ -148,18 +160,7 @@ def _state_out(session: DosingSession) -> SessionOut:
             )
             for o in state.observations
         ],
-        alerts=[
-            AlertOut(
-                id=a.public_id,
-                kind=a.kind,
-                parameter=a.parameter,
-                message=a.message,
-                status=a.status,
-                action=a.action,
-                created_at=a.created_at,
-            )
-            for a in state.alerts
-        ],
+        alerts=[_alert_out(a) for a in state.alerts],
         schedule=[DueOut(minute=d.minute, due_at=d.due_at, status=d.status.value) for d in state.schedule],
     )
 
@@ -302,15 +303,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: uuid.UUID, payload: AlertA
         action=payload.action,
         note=payload.note,
     )
-    return AlertOut(
-        id=a.public_id,
-        kind=a.kind,
-        parameter=a.parameter,
-        message=a.message,
-        status=a.status,
-        action=a.action,
-        created_at=a.created_at,
-    )
+    return _alert_out(a)
 
 
 @router.post(
@@ -324,12 +317,4 @@ def alert_resolve(request: HttpRequest, alert_id: uuid.UUID, payload: AlertResol
     a = services.alert_resolve(
         actor=actor, alert=selectors.access_alert(user=user, alert_id=alert_id), note=payload.note
     )
-    return AlertOut(
-        id=a.public_id,
-        kind=a.kind,
-        parameter=a.parameter,
-        message=a.message,
-        status=a.status,
-        action=a.action,
-        created_at=a.created_at,
-    )
+    return _alert_out(a)
