@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from haven.accounts.auth import Principal, device_auth, principal_actor, principal_user, user_auth
 from haven.accounts.models import User
@@ -18,7 +18,7 @@ from haven.core.schemas import ERRORS
 from haven.core.time import now
 from haven.dosing import selectors, services
 from haven.dosing.ingest import parse_observations
-from haven.dosing.models import Alert, DosingSession
+from haven.dosing.models import Alert, DosingSession, Observation
 from haven.dosing.schemas import (
     AlertAckIn,
     AlertOut,
@@ -111,6 +111,18 @@ def _alert_out(a: Alert) -> AlertOut:
     )
 
 
+def _observation_out(o: Observation) -> ObservationOut:
+    return ObservationOut(
+        id=o.public_id,
+        parameter=o.parameter,
+        value=o.value,
+        unit=o.unit,
+        loinc=o.loinc,
+        observed_at=o.observed_at,
+        device_observation_id=o.device_observation_id,
+    )
+
+
 def _state_out(session: DosingSession) -> SessionOut:
     session.refresh_from_db()  # the service has just changed it
     state = selectors.session_state(session)
@@ -148,18 +160,7 @@ def _state_out(session: DosingSession) -> SessionOut:
             )
             for d in state.doses
         ],
-        observations=[
-            ObservationOut(
-                id=o.public_id,
-                parameter=o.parameter,
-                value=o.value,
-                unit=o.unit,
-                loinc=o.loinc,
-                observed_at=o.observed_at,
-                device_observation_id=o.device_observation_id,
-            )
-            for o in state.observations
-        ],
+        observations=[_observation_out(o) for o in state.observations],
         alerts=[_alert_out(a) for a in state.alerts],
         schedule=[DueOut(minute=d.minute, due_at=d.due_at, status=d.status.value) for d in state.schedule],
     )
@@ -196,6 +197,28 @@ def session_open(request: HttpRequest, payload: SessionOpenIn) -> Status[Session
 )
 def session_get(request: HttpRequest, session_id: uuid.UUID) -> SessionOut:
     return _state_out(selectors.access_session(user=principal_user(request), session_id=session_id))
+
+
+@router.get(
+    "/sessions/{session_id}/observations",
+    auth=user_auth,
+    response={200: list[ObservationOut], **ERRORS},
+    summary="The session's latest observations, oldest first (default 200, at most 1,000)",
+)
+def observations_list(
+    request: HttpRequest,
+    session_id: uuid.UUID,
+    limit: Query[int] = 200,
+    parameter: Query[str | None] = None,
+) -> list[ObservationOut]:
+    if not 1 <= limit <= 1000:
+        raise ValidationFailed(
+            "limit: must be between 1 and 1000", fields={"limit": ["must be between 1 and 1000"]}
+        )
+    session = selectors.access_session(user=principal_user(request), session_id=session_id)
+    return [
+        _observation_out(o) for o in selectors.recent_observations(session, limit=limit, parameter=parameter)
+    ]
 
 
 @router.put(

@@ -48,6 +48,16 @@ def device_session(*, site: Site, session_id: uuid.UUID | str) -> DosingSession:
     return session
 
 
+def recent_observations(
+    session: DosingSession, *, limit: int = 200, parameter: str | None = None
+) -> list[Observation]:
+    """The session's newest ``limit`` observations (not entered in error), oldest first."""
+    observations = Observation.objects.filter(session=session, entered_in_error=False)
+    if parameter:
+        observations = observations.filter(parameter=parameter)
+    return list(observations.order_by("-observed_at", "-pk")[:limit])[::-1]
+
+
 def session_state(session: DosingSession) -> SessionState:
     """Everything the room and the board show about one session (last 200 observations)."""
     protocol = protocol_of(session.course.protocol_version)
@@ -62,11 +72,7 @@ def session_state(session: DosingSession) -> SessionState:
         if protocol.monitoring
         else []
     )
-    observations = list(
-        Observation.objects.filter(session=session, entered_in_error=False).order_by("-observed_at", "-pk")[
-            :200
-        ]
-    )[::-1]
+    observations = recent_observations(session)
     schedule: list[Due] = []
     if protocol.monitoring is not None and session.first_dose_at is not None:
         schedule = due_schedule(

@@ -152,3 +152,19 @@ def test_a_coordinator_cannot_open_a_session(cast: Cast, clock: Any) -> None:
     )
     assert response.status_code == 403
     assert not DosingSession.objects.exists()
+
+
+def test_the_latest_observations_come_oldest_first_with_a_bounded_limit(cast: Cast, clock: Any) -> None:
+    client, sid = _opened(cast)
+    for minutes, rate in ((30, 70), (20, 80), (10, 90)):
+        body = {
+            "observed_at": (T0 - timedelta(minutes=minutes)).isoformat(),
+            "values": {"heart_rate": {"value": rate, "unit": "/min"}, "spo2": {"value": 98, "unit": "%"}},
+        }
+        assert _send(client, "post", f"/sessions/{sid}/vitals", body).status_code == 201
+    rates = _send(client, "get", f"/sessions/{sid}/observations?limit=2&parameter=heart_rate").json()
+    assert [(o["parameter"], o["value"]) for o in rates] == [("heart_rate", "80.00"), ("heart_rate", "90.00")]
+    assert len(_send(client, "get", f"/sessions/{sid}/observations").json()) == 6
+    refused = _send(client, "get", f"/sessions/{sid}/observations?limit=5000")
+    assert refused.status_code == 422
+    assert refused.json()["fields"] == {"limit": ["must be between 1 and 1000"]}
