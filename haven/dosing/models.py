@@ -12,8 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from haven.accounts.models import Site
 from haven.core.models import BaseModel
 from haven.patients.models import EnrollmentCourse, Visit
+from haven.scheduling.models import Room
 
 
 class SessionStatus(models.TextChoices):
@@ -28,9 +30,43 @@ class DosingSession(BaseModel):
     status = models.CharField(max_length=12, choices=SessionStatus.choices, default=SessionStatus.PREPARING)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     first_dose_at = models.DateTimeField(null=True, blank=True)
+    staffing_gap_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when fewer therapists are present than required."
+    )
+    # The setting, recorded per session.
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    playlist = models.CharField(max_length=300, blank=True, help_text="Reference to the music played.")
+    eyeshades_offered = models.BooleanField(null=True, blank=True)
+    video_recorded = models.BooleanField(null=True, blank=True)
+    recording_reference = models.CharField(
+        max_length=300, blank=True, help_text="Where the recording is stored (not the recording itself)."
+    )
+    recording_retain_until = models.DateField(null=True, blank=True)
+    # Discharge.
+    overnight_stay = models.BooleanField(
+        null=True, blank=True, help_text="Recorded where the visit requires the patient to stay overnight."
+    )
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    discharged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    discharge_summary = models.JSONField(
+        default=dict, blank=True, help_text="The discharge criteria as checked at discharge."
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="discharged") | models.Q(discharged_at__isnull=False),
+                name="session_discharged_has_when",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(video_recorded=True)
+                | (models.Q(recording_reference="") & models.Q(recording_retain_until__isnull=True)),
+                name="session_recording_only_when_recorded",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"session {self.visit.code} of {self.course.patient}"
@@ -235,6 +271,9 @@ class Notification(BaseModel):
     alert = models.ForeignKey(
         Alert, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
     )
+    emergency = models.ForeignKey(
+        "Emergency", null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
     subject = models.CharField(max_length=200)
     body = models.TextField()
     emailed = models.BooleanField(default=False)
@@ -244,3 +283,176 @@ class Notification(BaseModel):
 
     def __str__(self) -> str:
         return f"to {self.recipient}: {self.subject}"
+
+
+class DischargeAttestation(BaseModel):
+    """A therapist's signed statement that the patient meets the discharge criteria.
+
+    ``criteria`` keeps what the therapist confirmed (alert and oriented, escort present, notes) and
+    what Haven computed at that moment; the therapist's e-signature (meaning "approved") binds it.
+    """
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="attestations")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    alert_and_oriented = models.BooleanField()
+    escort_present = models.BooleanField()
+    escort_name = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+    criteria = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "therapist"], name="attestation_once_per_therapist"),
+        ]
+
+    def __str__(self) -> str:
+        return f"discharge attested by {self.therapist}"
+
+    def signed_content(self) -> dict[str, Any]:
+        return {
+            "session": str(self.session.public_id),
+            "therapist": str(self.therapist.public_id),
+            "alert_and_oriented": self.alert_and_oriented,
+            "escort_present": self.escort_present,
+            "escort_name": self.escort_name,
+            "note": self.note,
+            "criteria": self.criteria,
+        }
+
+    def signing_site_id(self) -> uuid.UUID:
+        return self.session.course.site.public_id
+
+
+class EmergencyStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Emergency(BaseModel):
+    """A medical emergency declared in the session room, with its own timeline.
+
+    Every emergency is flagged for serious-adverse-event review. It closes only with a physician's
+    signed summary (meaning "approved").
+    """
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="emergencies")
+    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    declared_at = models.DateTimeField()
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=EmergencyStatus.choices, default=EmergencyStatus.OPEN)
+    sae_review = models.BooleanField(default=True, help_text="Flagged for serious-adverse-event review.")
+    summary = models.TextField(blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-declared_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"], condition=models.Q(status="open"), name="emergency_one_open_per_session"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="open")
+                | (models.Q(closed_at__isnull=False, closed_by__isnull=False) & ~models.Q(summary="")),
+                name="emergency_closed_has_summary",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"emergency at {self.declared_at:%H:%M}"
+
+    def signed_content(self) -> dict[str, Any]:
+        return {
+            "session": str(self.session.public_id),
+            "declared_at": self.declared_at.isoformat(),
+            "summary": self.summary,
+            "events": [
+                {"kind": e.kind, "at": e.at.isoformat(), "detail": e.detail, "place": e.place}
+                for e in self.events.order_by("at", "pk")
+            ],
+        }
+
+    def signing_site_id(self) -> uuid.UUID:
+        return self.session.course.site.public_id
+
+
+class EmergencyEventKind(models.TextChoices):
+    INTERVENTION = "intervention", "Intervention"
+    MEDICATION = "medication", "Medication given"
+    EMS_CALLED = "ems_called", "Emergency services called"
+    TRANSFER = "transfer", "Transfer to hospital"
+    NOTE = "note", "Note"
+
+
+class EmergencyEvent(BaseModel):
+    emergency = models.ForeignKey(Emergency, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=EmergencyEventKind.choices)
+    at = models.DateTimeField()
+    detail = models.TextField()
+    place = models.CharField(max_length=200, blank=True, help_text="For a transfer: the hospital.")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="transfer") | ~models.Q(place=""),
+                name="emergency_transfer_has_place",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%H:%M}"
+
+
+class EmergencyPlan(BaseModel):
+    """The site's emergency procedure and the equipment checked before each session day."""
+
+    site = models.OneToOneField(Site, on_delete=models.PROTECT, related_name="emergency_plan")
+    procedure = models.TextField()
+    equipment = models.JSONField(default=list, help_text="Names of the items to check, in order.")
+
+    def __str__(self) -> str:
+        return f"emergency plan of {self.site}"
+
+
+class EquipmentCheck(BaseModel):
+    """One item of emergency equipment checked at a site on a day (the newest per item counts)."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    item = models.CharField(max_length=100)
+    ok = models.BooleanField()
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.item} on {self.day}: {'ok' if self.ok else 'not ok'}"
+
+
+class OnCallShift(BaseModel):
+    """A physician on call for a site from ``starts_at`` to ``ends_at``: who hears escalations."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    physician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="oncall_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.physician} on call {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"

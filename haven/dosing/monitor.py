@@ -3,7 +3,7 @@
 ``monitor_tick`` runs every few seconds (``haven monitor``, started by ``make run``). For each
 session under monitoring it raises an alert for each scheduled measurement that is overdue, and
 escalates every alert left unacknowledged for the protocol's ``escalate_after_minutes`` to the
-site's physicians: a notification record for each, and an e-mail through Django's e-mail backend.
+physicians on call (``services.oncall``): a notification record for each, and an e-mail through Django's e-mail backend.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.mail import send_mail
 from django.db import transaction
 
-from haven.accounts.models import Role, User
 from haven.audit.context import Actor
 from haven.audit.services import audit_create, audit_update
 from haven.core.time import now
-from haven.dosing.models import Alert, AlertStatus, DosingSession, Notification, Observation, SessionStatus
+from haven.dosing.models import Alert, AlertStatus, DosingSession, Observation, SessionStatus
+from haven.dosing.services.oncall import notify, on_call_physicians
+from haven.dosing.services.session import announce_alert
 from haven.dosing.vitals import AlertKind, DueStatus, schedule
 from haven.protocols.selectors import protocol_of
 
@@ -29,15 +29,6 @@ MONITOR = Actor.system("haven monitor")
 class TickResult:
     overdue_alerts: int
     escalated: int
-
-
-def _physicians(session: DosingSession) -> list[User]:
-    """Who hears an escalation: every physician of the site (an on-call rota comes later)."""
-    return list(
-        User.objects.filter(
-            is_active=True, memberships__site=session.course.site, memberships__role=Role.PHYSICIAN
-        ).distinct()
-    )
 
 
 def monitor_tick() -> TickResult:
@@ -76,6 +67,7 @@ def monitor_tick() -> TickResult:
                         fields=("kind", "message"),
                         site_id=session.course.site.public_id,
                     )
+                    announce_alert(alert, session)
                 overdue += 1
         limit = timedelta(minutes=monitoring.escalate_after_minutes)
         stale = Alert.objects.filter(
@@ -91,10 +83,11 @@ def monitor_tick() -> TickResult:
 
 
 def _escalate(session: DosingSession, alert: Alert, moment: datetime) -> None:
+    site = session.course.site
     subject = f"Haven: unacknowledged alert for {session.course.patient.study_id}"
     body = (
         f"{alert.message}\n\nSession {session.visit.name} of {session.course.patient.study_id} at "
-        f"{session.course.site.name}. Raised {alert.created_at:%H:%M} UTC and not acknowledged."
+        f"{site.name}. Raised {alert.created_at:%H:%M} UTC and not acknowledged."
     )
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert.pk)
@@ -106,21 +99,17 @@ def _escalate(session: DosingSession, alert: Alert, moment: datetime) -> None:
             actor=MONITOR,
             instance=alert,
             changes={"escalated_at": {"old": None, "new": moment}},
-            site_id=session.course.site.public_id,
+            site_id=site.public_id,
             reason="unacknowledged past the protocol's escalation time",
         )
-        for physician in _physicians(session):
-            notification = Notification.objects.create(
-                recipient=physician, alert=alert, subject=subject, body=body
-            )
-            if physician.email:
-                # Sent inside the transaction on purpose: a failure leaves the alert un-escalated,
-                # so the next tick tries again rather than believing someone was told.
-                send_mail(subject, body, None, [physician.email])
-                Notification.objects.filter(pk=notification.pk).update(emailed=True)
-            audit_create(
-                actor=MONITOR,
-                instance=notification,
-                fields=("recipient", "subject"),
-                site_id=session.course.site.public_id,
-            )
+        # Sent inside the transaction on purpose: a failure leaves the alert un-escalated, so the
+        # next tick tries again rather than believing someone was told.
+        notify(
+            actor=MONITOR,
+            site=site,
+            recipients=on_call_physicians(site, moment),
+            subject=subject,
+            body=body,
+            alert=alert,
+        )
+        announce_alert(alert, session)

@@ -259,6 +259,7 @@ class Visit(BaseModel):
 class DeviationKind(models.TextChoices):
     VISIT_OUT_OF_WINDOW = "visit_out_of_window", "Visit outside its window"
     VISIT_MISSED = "visit_missed", "Visit missed"
+    STAFFING = "staffing", "Fewer staff present than the protocol requires"
 
 
 class Deviation(BaseModel):

@@ -182,6 +182,22 @@ class Discharge(_Strict):
     suds_at_or_below_baseline: bool = True
     therapist_attestations: int = Field(2, ge=0, le=4)
     escort_required: bool = True
+    # [U] How far from the pre-dose baseline the latest value may be at discharge, in the
+    # parameter's unit. No published figure was found; these defaults apply unless a protocol says.
+    near_baseline: dict[VitalSign, Decimal] = Field(
+        default_factory=lambda: {
+            VitalSign.SYSTOLIC_BP: Decimal(20),
+            VitalSign.DIASTOLIC_BP: Decimal(15),
+            VitalSign.HEART_RATE: Decimal(20),
+        },
+        description="parameter → largest difference from the pre-dose baseline allowed at discharge",
+    )
+
+    @model_validator(mode="after")
+    def _positive(self) -> Discharge:
+        if any(v <= 0 for v in self.near_baseline.values()):
+            raise ValueError("near_baseline differences must be > 0")
+        return self
 
 
 class ChecklistItem(_Strict):

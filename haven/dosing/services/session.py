@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -20,6 +20,7 @@ from haven.audit.models import SignatureMeaning
 from haven.audit.services import audit_create, audit_update
 from haven.audit.signatures import signature_record
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
+from haven.core.events import publish
 from haven.core.time import now, today_at
 from haven.dosing import rules
 from haven.dosing.ingest import ItemError, ParseResult
@@ -35,9 +36,10 @@ from haven.dosing.models import (
     SessionStatus,
 )
 from haven.dosing.vitals import LOINC, AlertKind, VitalRefused, findings, normalize
-from haven.patients.models import CourseStatus, Visit, VisitStatus
+from haven.patients.models import CourseStatus, Deviation, DeviationKind, Visit, VisitStatus
 from haven.protocols.schema import VITAL_UNITS, Dosing, Monitoring, VitalSign
 from haven.protocols.selectors import protocol_of
+from haven.scheduling.models import Room
 from haven.scheduling.services import licence_valid_on
 
 SESSION_ROLES = frozenset({Role.THERAPIST, Role.PHYSICIAN})
@@ -87,6 +89,7 @@ def session_open(*, actor: Actor, visit: Visit) -> DosingSession:
         audit_create(
             actor=actor, instance=session, fields=("course", "visit", "status"), site_id=course.site.public_id
         )
+        announce(session, "session")
     return session
 
 
@@ -138,6 +141,13 @@ def presence_check_in(
             fields=("user", "role", "is_lead", "checked_in_at"),
             site_id=session.course.site.public_id,
         )
+        session = _fresh(session)
+        if session.staffing_gap_since is not None:
+            _, monitoring = _rules(session)
+            therapists = [p for p in present(session) if p.role == Role.THERAPIST]
+            if len(therapists) >= monitoring.minimum_therapists:
+                _staffing_gap_closes(actor, session, presence.checked_in_at)
+        announce(session, "presence")
     return presence
 
 
@@ -164,15 +174,62 @@ def presence_check_out(*, actor: Actor, presence: Presence) -> Presence:
             reason="left the room",
         )
         therapists = [p for p in present(session) if p.role == Role.THERAPIST]
-        if session.status == SessionStatus.DOSED and len(therapists) < monitoring.minimum_therapists:
-            _alert(
-                actor,
-                session,
-                AlertKind.STAFFING,
-                "",
-                f"{len(therapists)} therapist(s) present; the protocol requires {monitoring.minimum_therapists}",
-            )
+        if (
+            session.status == SessionStatus.DOSED
+            and len(therapists) < monitoring.minimum_therapists
+            and session.staffing_gap_since is None
+        ):
+            _staffing_gap_opens(actor, session, presence, len(therapists), monitoring.minimum_therapists)
+        announce(session, "presence")
     return presence
+
+
+def _staffing_gap_opens(
+    actor: Actor, session: DosingSession, presence: Presence, count: int, required: int
+) -> None:
+    """Fewer therapists than the protocol requires: an alert now, and a protocol deviation."""
+    assert presence.checked_out_at is not None
+    since = presence.checked_out_at
+    message = f"{count} therapist(s) present; the protocol requires {required}"
+    _alert(actor, session, AlertKind.STAFFING, "", message)
+    DosingSession.objects.filter(pk=session.pk).update(staffing_gap_since=since)
+    deviation = Deviation.objects.create(
+        course=session.course,
+        visit=session.visit,
+        kind=DeviationKind.STAFFING,
+        description=f"From {since:%Y-%m-%d %H:%M} UTC {message} ({presence.user.printed_name} left the room).",
+        recorded_by=actor.user,
+    )
+    audit_create(
+        actor=actor,
+        instance=deviation,
+        fields=("kind", "description"),
+        site_id=session.course.site.public_id,
+    )
+
+
+def _staffing_gap_closes(actor: Actor, session: DosingSession, at: datetime) -> None:
+    since = session.staffing_gap_since
+    assert since is not None
+    DosingSession.objects.filter(pk=session.pk).update(staffing_gap_since=None)
+    deviation = (
+        Deviation.objects.filter(visit=session.visit, kind=DeviationKind.STAFFING, created_at__gte=since)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if deviation is None:
+        return
+    minutes = int((at - since).total_seconds() // 60)
+    old = deviation.description
+    deviation.description = f"{old} Until {at:%H:%M} UTC ({minutes} min)."
+    deviation.save(update_fields=["description", "updated_at"])
+    audit_update(
+        actor=actor,
+        instance=deviation,
+        changes={"description": {"old": old, "new": deviation.description}},
+        site_id=session.course.site.public_id,
+        reason="the required number of therapists is present again",
+    )
 
 
 def _alert(
@@ -192,7 +249,24 @@ def _alert(
         fields=("kind", "parameter", "message"),
         site_id=session.course.site.public_id,
     )
+    announce_alert(alert, session)
     return alert
+
+
+def announce(session: DosingSession, kind: str, **data: object) -> None:
+    """Tell open boards and rooms that this session changed (after the commit)."""
+    publish(session.course.site.public_id, kind, session=str(session.public_id), **data)
+
+
+def announce_alert(alert: Alert, session: DosingSession) -> None:
+    announce(
+        session,
+        "alert",
+        alert=str(alert.public_id),
+        alert_kind=alert.kind,
+        status=alert.status,
+        message=alert.message,
+    )
 
 
 def _baseline(session: DosingSession) -> dict[VitalSign, Decimal]:
@@ -255,6 +329,7 @@ def vitals_record(
             )
             for vital, value in clean
         ]
+        announce(session, "observation", count=len(stored))
     return stored
 
 
@@ -341,6 +416,8 @@ def observations_ingest(*, actor: Actor, session: DosingSession, result: ParseRe
             )
             seen.add(item.device_id)
             stored += 1
+        if stored:
+            announce(session, "observation", count=stored)
     return IngestOutcome(stored=stored, already_stored=already, errors=list(result.errors))
 
 
@@ -367,6 +444,7 @@ def alert_acknowledge(*, actor: Actor, alert: Alert, action: str, note: str = ""
             site_id=alert.session.course.site.public_id,
             reason=note.strip() or AlertAction(action).label,
         )
+        announce_alert(alert, alert.session)
     return alert
 
 
@@ -387,6 +465,7 @@ def alert_resolve(*, actor: Actor, alert: Alert, note: str) -> Alert:
             site_id=alert.session.course.site.public_id,
             reason=note.strip(),
         )
+        announce_alert(alert, alert.session)
     return alert
 
 
@@ -523,4 +602,90 @@ def dose_administer(
                 site_id=site.public_id,
                 reason="initial dose given",
             )
+        announce(session, "dose", dose_kind=dose.kind)
     return dose
+
+
+SETTING_FIELDS = (
+    "room",
+    "playlist",
+    "eyeshades_offered",
+    "video_recorded",
+    "recording_reference",
+    "recording_retain_until",
+)
+
+
+def setting_record(
+    *,
+    actor: Actor,
+    session: DosingSession,
+    room: Room | None,
+    playlist: str,
+    eyeshades_offered: bool | None,
+    video_recorded: bool | None,
+    recording_reference: str = "",
+    recording_retain_until: date | None = None,
+    reason: str = "",
+) -> DosingSession:
+    """Record the setting: room, music, eyeshades, and the video recording's reference and retention.
+
+    A recording needs its storage reference and a retention date (today or later); without a
+    recording neither may be given. Changing a recorded setting needs a reason.
+    """
+    session = _fresh(session)
+    _staff(actor, session, "Recording the setting")
+    site = session.course.site
+    problems: dict[str, list[str]] = {}
+    if room is not None and room.site_id != site.pk:
+        problems["room"] = ["must be a room of this site"]
+    reference = recording_reference.strip()
+    if video_recorded:
+        if not reference:
+            problems["recording_reference"] = ["is required when the session is recorded"]
+        if recording_retain_until is None:
+            problems["recording_retain_until"] = ["is required when the session is recorded"]
+        elif recording_retain_until < today_at(site.time_zone):
+            problems["recording_retain_until"] = ["cannot be in the past"]
+    elif reference or recording_retain_until is not None:
+        problems["video_recorded"] = ["a recording reference or retention needs video_recorded = yes"]
+    if len(playlist) > 300:
+        problems["playlist"] = ["at most 300 characters"]
+    if problems:
+        first, messages = next(iter(problems.items()))
+        raise ValidationFailed(f"{first}: {messages[0]}", fields=problems)
+    new = {
+        "room": room,
+        "playlist": playlist.strip(),
+        "eyeshades_offered": eyeshades_offered,
+        "video_recorded": video_recorded,
+        "recording_reference": reference,
+        "recording_retain_until": recording_retain_until,
+    }
+
+    def shown(value: object) -> object:
+        return str(value.public_id) if isinstance(value, Room) else value
+
+    changes = {
+        name: {"old": shown(getattr(session, name)), "new": shown(value)}
+        for name, value in new.items()
+        if getattr(session, name) != value
+    }
+    if not changes:
+        return session
+    recorded_before = any(getattr(session, name) not in (None, "") for name in SETTING_FIELDS)
+    if recorded_before and not reason.strip():
+        raise field_error("reason", "say why the recorded setting changes")
+    with transaction.atomic():
+        for name, value in new.items():
+            setattr(session, name, value)
+        session.save(update_fields=[*SETTING_FIELDS, "updated_at"])
+        audit_update(
+            actor=actor,
+            instance=session,
+            changes=changes,
+            site_id=site.public_id,
+            reason=reason.strip() or "setting recorded",
+        )
+        announce(session, "setting")
+    return session
