@@ -3,12 +3,19 @@
 Idempotent: running it again adds only what is missing. Demo accounts are flagged ``is_demo``;
 they may skip the second factor outside production, and production refuses to start while any
 exist. Every name here is invented.
+
+One patient's first dosing session is under way on the day the demo is first loaded (checklist,
+team, baseline, a witnessed initial dose), so ``haven replay-vitals`` has a session to play a
+bedside recording into and the board has something to show.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,12 +24,22 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from haven.accounts.actors import user_actor
-from haven.accounts.models import CredentialKind, Role, Site, SiteMembership, StaffCredential, User
-from haven.accounts.services import credential_create, membership_grant, site_create, user_create
+from haven.accounts.models import CredentialKind, Role, Site, SiteMembership, StaffCredential, TokenKind, User
+from haven.accounts.services import (
+    credential_create,
+    membership_grant,
+    site_create,
+    token_authenticate,
+    token_create,
+    user_create,
+)
 from haven.audit.context import Actor
 from haven.core.time import now
-from haven.patients.models import EnrollmentCourse, Patient
+from haven.dosing import services as dosing
+from haven.dosing.models import DosingSession, SessionStatus
+from haven.patients.models import EnrollmentCourse, Patient, Visit
 from haven.patients.services import (
+    consent_current_document,
     consent_document_activate,
     consent_document_upload,
     consent_record,
@@ -35,8 +52,9 @@ from haven.patients.services import (
     visit_record_occurrence,
 )
 from haven.protocols.loader import shipped_protocol_files
-from haven.protocols.selectors import protocol_version_get
+from haven.protocols.selectors import protocol_of, protocol_version_get
 from haven.protocols.services import protocol_load
+from haven.scheduling.selectors import room_list
 from haven.scheduling.services import StaffPick, appointment_book, room_create
 from haven.screening import services as screening
 
@@ -44,6 +62,8 @@ DEMO_PASSWORD = "haven-demo-password"  # noqa: S105 - published on purpose; demo
 DEMO_SITE = ("Haven Demo Clinic", "America/Chicago")
 DEMO_SIGNATURE = "M 20 60 C 40 10 60 10 70 50 S 100 90 120 40 L 140 55"
 OTHER_SITE = ("Northfield Research Unit", "Europe/London")
+# The patient whose first dosing session is under way: the one ``haven replay-vitals`` plays into.
+DOSED_PATIENT = ("male", "Tobias", "Reed", date(1987, 5, 14), "+1 555 0105")
 
 
 @dataclass(frozen=True)
@@ -114,7 +134,20 @@ def demo_load() -> list[DemoUser]:
         clinic = sites[DEMO_SITE[0]]
         if not Patient.objects.filter(site=clinic).exists():
             _demo_clinic(clinic)
+        # Separate from the clinic so that demo databases loaded before sessions existed gain one.
+        if not DosingSession.objects.filter(course__site=clinic).exists():
+            _demo_session(clinic)
     return list(DEMO_USERS)
+
+
+def demo_session() -> DosingSession | None:
+    """The demo's session under monitoring (the newest at the demo clinic not yet discharged)."""
+    return (
+        DosingSession.objects.filter(course__site__name=DEMO_SITE[0], status=SessionStatus.DOSED)
+        .select_related("course__site", "course__patient")
+        .order_by("-first_dose_at")
+        .first()
+    )
 
 
 def _demo_clinic(site: Site) -> None:
@@ -205,17 +238,7 @@ def _demo_clinic(site: Site) -> None:
             },
         ),
     ):
-        visit = visits[code]
-        visit_record_occurrence(actor=lead, visit=visit, occurred_on=today - timedelta(days=days_ago))
-        note = visit_note_save(
-            actor=lead,
-            visit=visit,
-            sections=sections,
-            free_text="Engaged and settled.",
-            attendees=[users["lead"], users["cotherapist"]],
-            duration_minutes=90,
-        )
-        visit_note_sign(actor=lead, note=note, password=DEMO_PASSWORD)
+        _documented(lead, visits[code], today - timedelta(days=days_ago), sections)
     dyad = [
         StaffPick(users["lead"], Role.THERAPIST, is_lead=True),
         StaffPick(users["cotherapist"], Role.THERAPIST),
@@ -238,6 +261,142 @@ def _demo_clinic(site: Site) -> None:
             staff=dyad,
             outside_window_reason="" if visit.window_earliest <= day <= visit.window_latest else "demo",
         )
+
+
+REPLAY_TOKEN_NAME = "Demo vital-sign replay"  # noqa: S105 - a name, not a secret
+
+
+def replay_device_token(*, site: Site, store: Path) -> tuple[str, bool]:
+    """The secret of a live device token for ``site``: the one kept in ``store`` if it still works,
+    else a new one created by a site administrator and kept there (owner-readable only) for the
+    next replay. Returns the secret and whether it was created now. Nothing is ever revoked here.
+    """
+    try:
+        kept = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        kept = {}
+    secret = kept.get("secret") if isinstance(kept, dict) else None
+    if isinstance(secret, str) and kept.get("site") == str(site.public_id):
+        token = token_authenticate(secret=secret)
+        if token is not None and token.kind == TokenKind.DEVICE and token.site_id == site.pk:
+            return secret, False
+    admin = (
+        User.objects.filter(is_active=True, memberships__site=site, memberships__role=Role.SITE_ADMIN)
+        .order_by("-is_demo", "pk")
+        .first()
+    )
+    if admin is None:
+        raise ImproperlyConfigured(f"{site.name} has no site administrator to create a device token")
+    issued = token_create(actor=user_actor(admin), kind=TokenKind.DEVICE, name=REPLAY_TOKEN_NAME, site=site)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump({"site": str(site.public_id), "secret": issued.secret}, handle)
+    return issued.secret, True
+
+
+def _documented(lead: Actor, visit: Visit, day: date, sections: dict[str, str]) -> None:
+    """Record that the dyad saw the patient on ``day``, with a signed note."""
+    dyad = {u.username: u for u in User.objects.filter(is_demo=True, username__in=("lead", "cotherapist"))}
+    visit_record_occurrence(actor=lead, visit=visit, occurred_on=day)
+    note = visit_note_save(
+        actor=lead,
+        visit=visit,
+        sections=sections,
+        free_text="Engaged and settled.",
+        attendees=[dyad["lead"], dyad["cotherapist"]],
+        duration_minutes=90,
+    )
+    visit_note_sign(actor=lead, note=note, password=DEMO_PASSWORD)
+
+
+def _demo_session(site: Site) -> DosingSession:
+    """Tobias: enrolled four weeks ago, prepared, and in his first dosing session today: the setting
+    recorded, a pre-dose baseline, the checklist confirmed, the dyad present, and an 80 mg initial
+    dose twenty minutes ago witnessed by the co-therapist's signature. All through the services."""
+    users = {u.username: u for u in User.objects.filter(is_demo=True)}
+    coordinator, physician = user_actor(users["coordinator"]), user_actor(users["physician"])
+    lead = user_actor(users["lead"])
+    version = protocol_version_get(code="mdma-ptsd", version="1.0")
+    document = consent_current_document(site=site, protocol_code=version.code)
+    if document is None:  # pragma: no cover - the clinic above always activates one
+        raise ImproperlyConfigured("haven demo: the demo clinic has no consent document")
+    today = now().astimezone(ZoneInfo(site.time_zone)).date()
+    sex, given, family, born, phone = DOSED_PATIENT
+    patient = patient_register(
+        actor=coordinator,
+        site=site,
+        sex_at_birth=sex,
+        given_name=given,
+        family_name=family,
+        date_of_birth=born,
+        phone=phone,
+    )
+    course = course_open(actor=coordinator, patient=patient, protocol_version=version)
+    course_transition(actor=coordinator, course=course, to="screening")
+    _screen(coordinator, course, caps5=38, qtc=421, complete=True)
+    course_transition(actor=physician, course=course, to="eligible")
+    consent_record(
+        actor=coordinator,
+        course=course,
+        document=document,
+        patient_printed_name=f"{given} {family}",
+        patient_signature_svg=DEMO_SIGNATURE,
+        password=DEMO_PASSWORD,
+    )
+    course.refresh_from_db()
+    course = course_enroll(actor=coordinator, course=course, enrolled_on=today - timedelta(days=28))
+    visits = {v.code: v for v in course.visits.all()}
+    visit_record_occurrence(
+        actor=coordinator, visit=visits["baseline"], occurred_on=today - timedelta(days=28)
+    )
+    for code, days_ago, sections in (
+        ("prep1", 21, {"Education given": "What a session is like.", "Intentions": "Feel safe at home."}),
+        ("prep2", 14, {"Safety plan": "Sister as contact; check-in calls agreed."}),
+        ("prep3", 7, {"Touch consent discussed": "No touch.", "Plan until the next visit": "Rest."}),
+    ):
+        _documented(lead, visits[code], today - timedelta(days=days_ago), sections)
+    visit_record_occurrence(actor=lead, visit=visits["dose1"], occurred_on=today)
+
+    session = dosing.session_open(actor=lead, visit=visits["dose1"])
+    dosing.setting_record(
+        actor=lead,
+        session=session,
+        room=room_list(site=site).filter(name="Cedar dosing suite").first(),
+        playlist="Demo playlist (instrumental, 8 hours)",
+        eyeshades_offered=True,
+        video_recorded=False,
+    )
+    dose_at = now().replace(second=0, microsecond=0) - timedelta(minutes=20)
+    dosing.vitals_record(
+        actor=lead,
+        session=session,
+        values={
+            "systolic_bp": (118, "mm[Hg]"),
+            "diastolic_bp": (76, "mm[Hg]"),
+            "heart_rate": (72, "/min"),
+            "temperature": ("36.8", "Cel"),
+        },
+        observed_at=dose_at - timedelta(minutes=15),
+    )
+    monitoring = protocol_of(version).monitoring
+    for item in monitoring.pre_session_checklist if monitoring else ():
+        dosing.checklist_answer(actor=lead, session=session, code=item.code, done=True)
+    dosing.presence_check_in(
+        actor=lead, session=session, user=users["lead"], role=Role.THERAPIST, is_lead=True
+    )
+    dosing.presence_check_in(actor=lead, session=session, user=users["cotherapist"], role=Role.THERAPIST)
+    dosing.dose_administer(
+        actor=lead,
+        session=session,
+        kind="initial",
+        amount=Decimal(80),
+        lot="MDMA-DEMO-01",
+        administered_at=dose_at,
+        witness=users["cotherapist"],
+        witness_password=DEMO_PASSWORD,
+    )
+    return session
 
 
 def _screen(actor: Actor, course: EnrollmentCourse, *, caps5: int, qtc: int | None, complete: bool) -> None:
