@@ -28,7 +28,7 @@ run: venv
 	$(HAVEN) migrate --no-input
 	$(HAVEN) demo
 	@echo "Open http://127.0.0.1:8000/ and sign in with one of the logins above. Ctrl-C stops Haven."
-	$(HAVEN) serve --with-worker
+	$(HAVEN) serve --with-worker --with-demo-replay
 
 lint: venv
 	$(BIN)/ruff check .

@@ -5,10 +5,17 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from types import FrameType
 from typing import Any
 
 import uvicorn
 from django.core.management.base import BaseCommand, CommandParser
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """Uvicorn re-raises SIGTERM once it has shut down; its default action would end this process
+    before the helpers are stopped, leaving them running. An exception unwinds to ``finally``."""
+    raise SystemExit(128 + signum)
 
 
 class Command(BaseCommand):
@@ -27,6 +34,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Also start `haven worker` and `haven monitor`; all stop together.",
         )
+        parser.add_argument(
+            "--with-demo-replay",
+            action="store_true",
+            help="Also start `haven replay-vitals`, which plays a bedside recording into the demo session.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Imported here so the safety check runs with settings configured.
@@ -37,9 +49,19 @@ class Command(BaseCommand):
         if options["with_worker"]:
             for command in ("worker", "monitor"):
                 helpers.append(subprocess.Popen([sys.executable, "-m", "haven.cli", command]))  # noqa: S603
+        if options["with_demo_replay"]:
+            # The replay posts over HTTP like a device; it waits until this server answers.
+            host = options["host"]
+            host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - not a bind
+            host = f"[{host}]" if ":" in host else host
+            url = f"http://{host}:{options['port']}"
+            helpers.append(
+                subprocess.Popen([sys.executable, "-m", "haven.cli", "replay-vitals", "--url", url])  # noqa: S603
+            )
         self.stdout.write(
             f"Haven is serving on http://{options['host']}:{options['port']}/ (Ctrl-C stops it)"
         )
+        signal.signal(signal.SIGTERM, _terminate)
         try:
             uvicorn.run(
                 "haven.asgi:application",
