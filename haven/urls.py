@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("haven.patients.urls")),
     path("", include("haven.scheduling.urls")),
     path("", include("haven.screening.urls")),
+    path("", include("haven.dosing.urls")),
 ]

@@ -18,6 +18,9 @@ from django.urls import reverse
 from haven.accounts import selectors, services
 from haven.accounts.models import Role, Site, User
 from haven.core.time import now
+from haven.dosing.models import Alert, AlertStatus, Emergency, EmergencyStatus
+from haven.dosing.selectors import SESSION_READ_ROLES
+from haven.dosing.services import SESSION_ROLES
 from haven.patients import selectors as patient_selectors
 from haven.patients.roles import CONSENT_ROLES, NOTE_ROLES, READ_ROLES
 
@@ -33,6 +36,7 @@ class SiteCard:
     site: Site
     roles: list[str]
     waiting: list[Waiting] = field(default_factory=list)
+    sees_sessions: bool = False
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -64,6 +68,22 @@ def _waiting_at(user: User, site: Site, roles: frozenset[Role]) -> list[Waiting]
                     _count(reconsent, "patient must re-consent", "patients must re-consent"), patients_url
                 )
             )
+    if roles & SESSION_ROLES:
+        board_url = reverse("dosing:board", args=[site.public_id])
+        emergencies = Emergency.objects.filter(
+            session__course__site=site, status=EmergencyStatus.OPEN
+        ).count()
+        if emergencies:
+            waiting.append(
+                Waiting(_count(emergencies, "open MEDICAL EMERGENCY", "open MEDICAL EMERGENCIES"), board_url)
+            )
+        alerts = Alert.objects.filter(session__course__site=site, status=AlertStatus.OPEN).count()
+        if alerts:
+            waiting.append(
+                Waiting(
+                    _count(alerts, "session alert to acknowledge", "session alerts to acknowledge"), board_url
+                )
+            )
     if Role.SITE_ADMIN in roles:
         unreviewed = selectors.credentials_awaiting_review(site=site, reviewer=user)
         if unreviewed:
@@ -85,7 +105,12 @@ def index(request: HttpRequest) -> HttpResponse:
     for site in selectors.sites_for(user):
         roles = selectors.roles_for(user, site)
         cards.append(
-            SiteCard(site=site, roles=sorted(r.label for r in roles), waiting=_waiting_at(user, site, roles))
+            SiteCard(
+                site=site,
+                roles=sorted(r.label for r in roles),
+                waiting=_waiting_at(user, site, roles),
+                sees_sessions=bool(roles & SESSION_READ_ROLES),
+            )
         )
     context = {
         "cards": cards,
