@@ -62,7 +62,9 @@ from haven.dosing.models import (
 )
 from haven.dosing.selectors import SESSION_READ_ROLES
 from haven.dosing.services.oncall import ROTA_ROLES
+from haven.dosing.vitals import LABELS
 from haven.patients.selectors import access_visit
+from haven.protocols.schema import VitalSign
 from haven.protocols.selectors import protocol_of
 from haven.scheduling.models import Room, RoomKind
 
@@ -153,6 +155,7 @@ def _live_context(session: DosingSession, user: User) -> dict[str, Any]:
     for observation in state.observations[-60:]:
         sets.setdefault(observation.observed_at, {})[observation.parameter] = observation
     parameters = [p.value for p in protocol.monitoring.parameters] if protocol.monitoring else []
+    columns = [(p, LABELS[VitalSign(p)]) for p in parameters]
     readiness = services.discharge_readiness(session) if session.status == SessionStatus.DOSED else None
     return {
         "session": session,
@@ -160,6 +163,7 @@ def _live_context(session: DosingSession, user: User) -> dict[str, Any]:
         "state": state,
         "card": card,
         "parameters": parameters,
+        "columns": columns,
         "recent_sets": sorted(sets.items(), key=lambda item: item[0], reverse=True)[:12],
         "schedule": [d for d in state.schedule if d.minute > 0],
         "open_alerts": [a for a in state.alerts if a.status != AlertStatus.RESOLVED],
