@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -138,3 +138,144 @@ class SessionOut(Schema):
     observations: list[ObservationOut]
     alerts: list[AlertOut]
     schedule: list[DueOut]
+
+
+class SettingIn(Schema):
+    room_id: uuid.UUID | None = None
+    playlist: str = ""
+    eyeshades_offered: bool | None = None
+    video_recorded: bool | None = None
+    recording_reference: str = ""
+    recording_retain_until: date | None = None
+    reason: str = ""
+
+
+class SettingOut(Schema):
+    room_id: uuid.UUID | None
+    room: str | None
+    playlist: str
+    eyeshades_offered: bool | None
+    video_recorded: bool | None
+    recording_reference: str
+    recording_retain_until: date | None
+
+
+class EmergencyIn(Schema):
+    description: str = ""
+
+
+class EmergencyEventIn(Schema):
+    kind: str
+    at: datetime | None = None
+    detail: str
+    place: str = ""
+
+
+class EmergencyEventOut(Schema):
+    kind: str
+    at: datetime
+    detail: str
+    place: str
+    by: str
+
+
+class EmergencyCloseIn(Schema):
+    summary: str
+    password: str
+    otp_code: str = ""
+
+
+class EmergencyOut(Schema):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    status: str
+    declared_at: datetime
+    declared_by: str
+    description: str
+    sae_review: bool
+    summary: str
+    closed_by: str | None
+    closed_at: datetime | None
+    events: list[EmergencyEventOut]
+    notified: list[str]
+
+
+class CriterionOut(Schema):
+    code: str
+    text: str
+    met: bool
+    detail: str
+
+
+class AttestationOut(Schema):
+    therapist: str
+    alert_and_oriented: bool
+    escort_present: bool
+    escort_name: str
+    at: datetime
+
+
+class DischargeOut(Schema):
+    status: str
+    criteria: list[CriterionOut]
+    attestations: list[AttestationOut]
+    attestations_required: int
+    overnight_required: bool
+    ready: bool
+    discharged_at: datetime | None
+    overnight_stay: bool | None
+    check_ins: list[dict[str, str]]
+
+
+class AttestIn(Schema):
+    alert_and_oriented: bool
+    escort_present: bool
+    escort_name: str = ""
+    note: str = ""
+    password: str
+    otp_code: str = ""
+
+
+class DischargeIn(Schema):
+    overnight_stay: bool | None = None
+
+
+class TimelineItemOut(Schema):
+    at: datetime
+    kind: str
+    text: str
+    by: str
+
+
+class OnCallIn(Schema):
+    physician_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+class OnCallOut(Schema):
+    id: uuid.UUID
+    physician_id: uuid.UUID
+    physician: str
+    starts_at: datetime
+    ends_at: datetime
+    cancelled_at: datetime | None
+
+
+class OnCallCancelIn(Schema):
+    reason: str
+
+
+class EquipmentCheckIn(Schema):
+    item: str
+    ok: bool
+    note: str = ""
+
+
+class EquipmentItemOut(Schema):
+    item: str
+    checked: bool
+    ok: bool | None
+    note: str
+    by: str | None
+    at: datetime | None
