@@ -12,6 +12,7 @@ from django.db import connection
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from haven.audit import triggers
+from haven.core import events
 from haven.core.testing import Cast, make_cast
 
 
@@ -21,13 +22,17 @@ def cast(db: None) -> Cast:
 
 
 @pytest.fixture
-def transactional_db(transactional_db: None) -> None:
+def transactional_db(transactional_db: None) -> Iterator[None]:
     """Tests that commit for real (races, the browser) end with a flush of every table.
 
     The audit tables refuse DELETE and TRUNCATE, so the triggers are dropped for these tests.
     pytest-django runs all of them after the ordinary database tests, which keep the triggers.
+    A live board's LISTEN connection (PostgreSQL) is closed after each, so the test database
+    can be dropped at the end.
     """
     triggers.remove(connection)
+    yield
+    events.stop_listener()
 
 
 # A real browser (Debian's Chromium driven by Playwright) ---------------------------------------

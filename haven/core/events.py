@@ -24,7 +24,6 @@ import logging
 import os
 import queue
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,14 +142,27 @@ def _send(event: Event) -> None:
 
 
 # PostgreSQL: one LISTEN thread per process -------------------------------------------------------
+_stop = threading.Event()
+
+
 def _start_listener() -> None:
     global _listener
     with _lock:
         if _listener is not None and _listener.is_alive():
             return
+        _stop.clear()
         params = dict(connections["default"].settings_dict)
         _listener = threading.Thread(target=_listen, args=(params,), name="haven-events", daemon=True)
         _listener.start()
+
+
+def stop_listener() -> None:
+    """Close this process's LISTEN connection (tests; the thread is a daemon otherwise)."""
+    global _listener
+    _stop.set()
+    if _listener is not None:
+        _listener.join(timeout=5)
+    _listener = None
 
 
 def _listen(settings_dict: dict[str, Any]) -> None:
@@ -164,18 +176,19 @@ def _listen(settings_dict: dict[str, Any]) -> None:
         "port": settings_dict.get("PORT") or None,
     }
     backoff = 0.5
-    while True:
+    while not _stop.is_set():
         try:
             with psycopg.connect(
                 **{k: v for k, v in conninfo.items() if v is not None}, autocommit=True
             ) as conn:
                 conn.execute(f"LISTEN {CHANNEL}")
                 backoff = 0.5
-                for notice in conn.notifies():
-                    _receive(notice.payload)
+                while not _stop.is_set():
+                    for notice in conn.notifies(timeout=1.0):
+                        _receive(notice.payload)
         except Exception:
             log.exception("event listener lost its connection; reconnecting")
-            time.sleep(backoff)
+            _stop.wait(backoff)
             backoff = min(backoff * 2, 10.0)
 
 
