@@ -23,7 +23,12 @@ api = NinjaAPI(
     version="1",
     description=(
         "The Haven JSON API. Authenticate with a bearer token (`Authorization: Bearer hvn_…`) or the "
-        "browser session. Every error is `{code, message, fields}`."
+        "browser session. Every error is `{code, message, fields}`.\n\n"
+        "Live changes at a site (outside this document, as it is not JSON): "
+        "`GET /sites/{site_id}/board/events` is a Server-Sent Events stream for a user token or "
+        "session of the site. Each message has `event: <kind>` (observation, alert, presence, dose, "
+        "emergency, discharge, setting, session, refresh) and `data: {kind, at, session, …}`; an "
+        "alert carries `alert`, `alert_kind`, `status` and `message`."
     ),
     urls_namespace="api",
     docs_url="/docs",

@@ -18,7 +18,7 @@ from haven.core.schemas import ERRORS
 from haven.core.time import now, today_at
 from haven.dosing import selectors, services
 from haven.dosing.ingest import parse_observations
-from haven.dosing.models import Alert, DosingSession, Emergency, Observation, OnCallShift
+from haven.dosing.models import Alert, DosingSession, Emergency, EmergencyPlan, Observation, OnCallShift
 from haven.dosing.schemas import (
     AlertAckIn,
     AlertOut,
@@ -38,6 +38,8 @@ from haven.dosing.schemas import (
     EmergencyEventOut,
     EmergencyIn,
     EmergencyOut,
+    EmergencyPlanIn,
+    EmergencyPlanOut,
     EquipmentCheckIn,
     EquipmentItemOut,
     IngestErrorOut,
@@ -689,3 +691,36 @@ def equipment_check(
     site = access_site(user=user, site_id=site_id, roles=selectors.SESSION_READ_ROLES)
     services.equipment_check(actor=actor, site=site, item=payload.item, ok=payload.ok, note=payload.note)
     return Status(201, _equipment_out(site))
+
+
+@router.get(
+    "/sites/{site_id}/emergency-plan",
+    auth=user_auth,
+    response={200: EmergencyPlanOut, **ERRORS},
+    summary="The site's emergency procedure and equipment list (Haven's generic one until the site sets its own)",
+)
+def emergency_plan_get(request: HttpRequest, site_id: uuid.UUID) -> EmergencyPlanOut:
+    site = access_site(user=principal_user(request), site_id=site_id, roles=selectors.SESSION_READ_ROLES)
+    procedure, equipment = services.emergency_plan(site)
+    return EmergencyPlanOut(
+        procedure=procedure,
+        equipment=equipment,
+        site_default=not EmergencyPlan.objects.filter(site=site).exists(),
+    )
+
+
+@router.put(
+    "/sites/{site_id}/emergency-plan",
+    auth=user_auth,
+    response={200: EmergencyPlanOut, **ERRORS},
+    summary="Set the site's emergency procedure and equipment list (site administrator)",
+)
+def emergency_plan_set(
+    request: HttpRequest, site_id: uuid.UUID, payload: EmergencyPlanIn
+) -> EmergencyPlanOut:
+    user, actor = _user(request)
+    site = access_site(user=user, site_id=site_id)
+    plan = services.emergency_plan_set(
+        actor=actor, site=site, procedure=payload.procedure, equipment=payload.equipment
+    )
+    return EmergencyPlanOut(procedure=plan.procedure, equipment=list(plan.equipment), site_default=False)

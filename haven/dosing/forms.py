@@ -225,3 +225,17 @@ class EquipmentForm(forms.Form):
         choices=[("1", "Works"), ("0", "Problem")], coerce=lambda v: v == "1", widget=forms.HiddenInput()
     )
     note = forms.CharField(label="Note", required=False, max_length=2000)
+
+
+class EmergencyPlanForm(forms.Form):
+    procedure = forms.CharField(
+        label="Emergency procedure", max_length=10000, widget=forms.Textarea(attrs={"rows": 7})
+    )
+    equipment = forms.CharField(
+        label="Equipment to check before each session day (one per line)",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+    def items(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["equipment"].splitlines() if line.strip()]

@@ -279,3 +279,14 @@ class EquipmentItemOut(Schema):
     note: str
     by: str | None
     at: datetime | None
+
+
+class EmergencyPlanIn(Schema):
+    procedure: str
+    equipment: list[str]
+
+
+class EmergencyPlanOut(Schema):
+    procedure: str
+    equipment: list[str]
+    site_default: bool

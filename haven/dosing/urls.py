@@ -37,4 +37,5 @@ urlpatterns = [
         name="oncall_cancel",
     ),
     path("sites/<uuid:site_id>/equipment/", views.equipment_check, name="equipment"),
+    path("sites/<uuid:site_id>/emergency-plan/", views.emergency_plan_set, name="emergency_plan"),
 ]

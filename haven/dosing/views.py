@@ -44,6 +44,7 @@ from haven.dosing.forms import (
     DoseForm,
     EmergencyCloseForm,
     EmergencyEventForm,
+    EmergencyPlanForm,
     EquipmentForm,
     OnCallCancelForm,
     OnCallForm,
@@ -682,7 +683,7 @@ def _oncall_page(
 ) -> HttpResponse:
     bound = bound or {}
     moment = now()
-    procedure, _ = services.emergency_plan(site)
+    procedure, equipment_list = services.emergency_plan(site)
     return render(
         request,
         "dosing/oncall.html",
@@ -705,6 +706,13 @@ def _oncall_page(
             "procedure": procedure,
             "today": today_at(site.time_zone),
             "can_keep_rota": bool(roles_for(user, site) & ROTA_ROLES),
+            "plan_form": bound.get("plan")
+            if "plan" in bound
+            else (
+                EmergencyPlanForm(initial={"procedure": procedure, "equipment": "\n".join(equipment_list)})
+                if Role.SITE_ADMIN in roles_for(user, site)
+                else None
+            ),
         },
         status=status,
     )
@@ -786,4 +794,23 @@ def equipment_check(request: HttpRequest, site_id: str) -> HttpResponse:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
+    return redirect("dosing:oncall", site_id=site.public_id)
+
+
+@login_required
+@require_POST
+def emergency_plan_set(request: HttpRequest, site_id: str) -> HttpResponse:
+    user = _user(request)
+    site = access_site(user=user, site_id=site_id, roles=SESSION_READ_ROLES)
+    form = EmergencyPlanForm(request.POST)
+    status = _run(
+        form,
+        site,
+        lambda data: services.emergency_plan_set(
+            actor=actor_for(request), site=site, procedure=data["procedure"], equipment=form.items()
+        ),
+    )
+    if status is not None:
+        return _oncall_page(request, user, site, status=status, bound={"plan": form})
+    messages.success(request, "The emergency plan is saved.")
     return redirect("dosing:oncall", site_id=site.public_id)

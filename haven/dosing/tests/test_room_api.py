@@ -235,3 +235,25 @@ def test_the_rota_and_equipment_through_the_api(cast: Cast, clock: Any) -> None:
     refused = _send(client, "post", f"/sites/{site}/equipment", {"item": "Jetpack", "ok": True})
     assert refused.json()["fields"] == {"item": ["is not on the site's equipment list"]}
     assert _send(client_for(cast.oscar), "get", f"/sites/{site}/equipment").status_code == 404
+
+
+def test_the_site_administrator_sets_the_emergency_plan_and_others_may_not(cast: Cast, clock: Any) -> None:
+    site = cast.site_a.public_id
+    plan = _send(client_for(cast.alice), "get", f"/sites/{site}/emergency-plan").json()
+    assert plan["site_default"] is True
+    assert "Pulse oximeter" in plan["equipment"]
+    body = {"procedure": "Call 911, then the physician on call.", "equipment": ["AED", "Suction unit"]}
+    assert _send(client_for(cast.alice), "put", f"/sites/{site}/emergency-plan", body).status_code == 403
+    refused = _send(
+        client_for(cast.morgan), "put", f"/sites/{site}/emergency-plan", body | {"equipment": ["AED", "AED"]}
+    )
+    assert refused.json()["fields"] == {"equipment": ["an item is listed twice"]}
+    saved = _send(client_for(cast.morgan), "put", f"/sites/{site}/emergency-plan", body)
+    assert saved.json() == body | {"site_default": False}
+    equipment = _send(client_for(cast.alice), "get", f"/sites/{site}/equipment").json()
+    assert [i["item"] for i in equipment] == ["AED", "Suction unit"]
+    page = client_for(cast.morgan).post(
+        f"/sites/{site}/emergency-plan/", {"procedure": "", "equipment": "AED"}
+    )
+    assert page.status_code == 422
+    assert "This field is required." in page.content.decode()
