@@ -19,6 +19,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -649,18 +650,26 @@ async def _astream(site: Site) -> AsyncIterator[str]:
         events.unsubscribe(subscription)
 
 
+def _fingerprint_and_let_go(site: Site) -> tuple[object, ...]:
+    """The fingerprint, without keeping this thread's database connection open while it waits."""
+    try:
+        return selectors.board_fingerprint(site)
+    finally:
+        connection.close()
+
+
 def _stream(site: Site) -> Iterator[str]:
     subscription = events.subscribe(site.public_id)
     try:
         yield HELLO
-        fingerprint = selectors.board_fingerprint(site)
+        fingerprint = _fingerprint_and_let_go(site)
         deadline = time.monotonic() + 3600
         while time.monotonic() < deadline:
             event = subscription.get(timeout=STREAM_RECHECK_SECONDS)
             if event is not None:
                 yield event.encode()
                 continue
-            current = selectors.board_fingerprint(site)
+            current = _fingerprint_and_let_go(site)
             if current != fingerprint:
                 fingerprint = current
                 yield events.Event(
