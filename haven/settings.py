@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "haven.scheduling",
     "haven.screening",
     "haven.dosing",
+    "haven.outcomes",
     "haven.home",
     "haven.demo",
 ]

@@ -1,0 +1,1 @@
+"""Rating instruments as pure modules (no Django): items, answers, scoring, FHIR Questionnaire."""
