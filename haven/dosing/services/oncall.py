@@ -13,6 +13,7 @@ from haven.accounts.selectors import roles_for
 from haven.audit.context import Actor
 from haven.audit.services import audit_create, audit_update
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
+from haven.core.models import BaseModel
 from haven.core.time import now
 from haven.dosing.models import Alert, Emergency, Notification, OnCallShift
 
@@ -115,6 +116,7 @@ def notify(
     body: str,
     alert: Alert | None = None,
     emergency: Emergency | None = None,
+    about: BaseModel | None = None,
 ) -> list[Notification]:
     """A notification record for each recipient, and an e-mail to those with an address.
 
@@ -124,7 +126,13 @@ def notify(
     sent = []
     for recipient in dict.fromkeys(recipients):
         notification = Notification.objects.create(
-            recipient=recipient, alert=alert, emergency=emergency, subject=subject, body=body
+            recipient=recipient,
+            alert=alert,
+            emergency=emergency,
+            record_type=about.record_type() if about is not None else "",
+            record_id=str(about.public_id) if about is not None else "",
+            subject=subject,
+            body=body,
         )
         if recipient.email:
             send_mail(subject, body, None, [recipient.email])
