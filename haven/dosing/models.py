@@ -275,8 +275,8 @@ class Notification(BaseModel):
         "Emergency", null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
     )
     # Anything else a notification is about (e.g. a questionnaire's safety alert), by type and id.
-    record_type = models.CharField(max_length=100, blank=True)
-    record_id = models.CharField(max_length=64, blank=True)
+    about_type = models.CharField(max_length=100, blank=True)
+    about_id = models.CharField(max_length=64, blank=True)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     emailed = models.BooleanField(default=False)

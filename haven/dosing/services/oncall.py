@@ -129,8 +129,8 @@ def notify(
             recipient=recipient,
             alert=alert,
             emergency=emergency,
-            record_type=about.record_type() if about is not None else "",
-            record_id=str(about.public_id) if about is not None else "",
+            about_type=about.record_type() if about is not None else "",
+            about_id=str(about.public_id) if about is not None else "",
             subject=subject,
             body=body,
         )
