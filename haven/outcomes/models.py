@@ -211,3 +211,22 @@ class SafetyAlert(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+DEFAULT_CRISIS_TEXT = (
+    "If you are thinking about harming yourself or you are in danger now, call your local emergency "
+    "number (911 in the US) or the 988 Suicide & Crisis Lifeline (call or text 988 in the US). "
+    "You can also call the clinic and ask for the clinician on call."
+)
+
+
+class PortalText(BaseModel):
+    """What the portal shows a site's patients besides their forms: how to reach the clinic, and
+    where to turn in a crisis. Until a site sets its own, Haven's default crisis text is shown."""
+
+    site = models.OneToOneField("accounts.Site", on_delete=models.PROTECT, related_name="portal_text")
+    contact_text = models.TextField()
+    crisis_text = models.TextField()
+
+    def __str__(self) -> str:
+        return f"portal text of {self.site}"
