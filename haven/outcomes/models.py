@@ -26,6 +26,25 @@ class Respondent(models.TextChoices):
     CLINICIAN = "clinician", "Clinician"
 
 
+class FormRequest(BaseModel):
+    """A form asked of the patient outside the protocol's schedule (measurement-based care between
+    visits, e.g. a PHQ-9 next week). Completed by a response; cancelled with a reason."""
+
+    course = models.ForeignKey(EnrollmentCourse, on_delete=models.PROTECT, related_name="form_requests")
+    instrument = models.CharField(max_length=40)
+    due_on = models.DateField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} requested for {self.due_on}"
+
+
 class Response(BaseModel):
     course = models.ForeignKey(EnrollmentCourse, on_delete=models.PROTECT, related_name="responses")
     visit = models.ForeignKey(
@@ -128,12 +147,12 @@ class PortalDraft(BaseModel):
 
     link = models.ForeignKey(PortalLink, on_delete=models.CASCADE, related_name="drafts")
     instrument = models.CharField(max_length=40)
-    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    form_key = models.CharField(max_length=60, help_text="v-<visit id> or r-<request id>")
     answers = models.JSONField(default=dict)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["link", "instrument", "visit"], name="draft_once_per_form"),
+            models.UniqueConstraint(fields=["link", "instrument", "form_key"], name="draft_once_per_form"),
         ]
 
     def __str__(self) -> str:
@@ -150,7 +169,7 @@ class PortalMessage(BaseModel):
     sent_to = models.CharField(max_length=200)
     body = models.TextField(help_text="As sent, with the link's secret removed.")
     instrument = models.CharField(max_length=40, blank=True)
-    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    form_key = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
