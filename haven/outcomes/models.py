@@ -50,6 +50,9 @@ class Response(BaseModel):
     visit = models.ForeignKey(
         Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="responses"
     )
+    request = models.OneToOneField(
+        FormRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="response"
+    )
     instrument = models.CharField(max_length=40)
     instrument_version = models.CharField(max_length=40)
     answers = models.JSONField()
