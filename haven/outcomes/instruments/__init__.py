@@ -21,10 +21,14 @@ from datetime import datetime
 from typing import Any
 
 from haven.outcomes.instruments import (
+    audit,
+    cssrs_screener,
     fhir,
     gad7,
     pcl5,
     phq9,
+    suds,
+    treatment_guess,
 )
 from haven.outcomes.instruments.base import (
     Answer,
@@ -66,7 +70,8 @@ __all__ = [
 ]
 
 INSTRUMENTS: dict[str, Instrument] = {
-    module.INSTRUMENT.code: module.INSTRUMENT for module in (pcl5, phq9, gad7)
+    module.INSTRUMENT.code: module.INSTRUMENT
+    for module in (pcl5, phq9, gad7, cssrs_screener, audit, treatment_guess, suds)
 }
 
 
