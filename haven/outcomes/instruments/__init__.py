@@ -22,9 +22,11 @@ from typing import Any
 
 from haven.outcomes.instruments import (
     audit,
+    caps5_past_month,
     cssrs_screener,
     fhir,
     gad7,
+    madrs,
     pcl5,
     phq9,
     suds,
@@ -71,7 +73,7 @@ __all__ = [
 
 INSTRUMENTS: dict[str, Instrument] = {
     module.INSTRUMENT.code: module.INSTRUMENT
-    for module in (pcl5, phq9, gad7, cssrs_screener, audit, treatment_guess, suds)
+    for module in (pcl5, phq9, gad7, cssrs_screener, audit, treatment_guess, suds, caps5_past_month, madrs)
 }
 
 
