@@ -74,7 +74,7 @@ def _item(instrument: Instrument, item: Item, base: str) -> FhirJson:
     out: FhirJson = {
         "linkId": item.code,
         "text": item.text if item.text is not None else item.label,
-        "type": {"choice": "choice", "integer": "integer", "boolean": "boolean", "text": "text"}[item.kind],
+        "type": item.kind,  # Haven's item kinds are FHIR item types by name.
         "required": item.required,
     }
     if item.loinc:

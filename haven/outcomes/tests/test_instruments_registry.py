@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -26,6 +28,16 @@ CODES = {
 }
 LICENSED = {"caps5_past_month", "madrs"}
 ITEM_PREFIX = {"cssrs_screener": "cssrs_", "caps5_past_month": "caps5_"}
+
+
+def test_the_package_imports_no_django() -> None:
+    probe = (
+        "import sys, haven.outcomes.instruments\n"
+        "loaded = sorted(name for name in sys.modules if name == 'django' or name.startswith('django.'))\n"
+        "print(','.join(loaded))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
 
 
 def test_the_registry_holds_every_instrument_of_the_issue() -> None:
