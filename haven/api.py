@@ -106,6 +106,7 @@ def _mount_routers() -> None:
     from haven.accounts.api import router as accounts_router
     from haven.audit.api import router as audit_router
     from haven.dosing.api import router as dosing_router
+    from haven.outcomes.api import router as outcomes_router
     from haven.patients.api import router as patients_router
     from haven.protocols.api import router as protocols_router
     from haven.scheduling.api import router as scheduling_router
@@ -114,6 +115,7 @@ def _mount_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
     api.add_router("/", dosing_router)
+    api.add_router("/", outcomes_router)
     api.add_router("/", patients_router)
     api.add_router("/protocols", protocols_router)
     api.add_router("/", scheduling_router)

@@ -217,6 +217,19 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env_str("HAVEN_EMAIL_FROM", "haven@localhost")
 
+# The patient portal ----------------------------------------------------------------------------
+# The address patients' links point to, and how links and reminders reach them. Senders: "console"
+# (the message is written to the log; the embedded default) or "email" (Django's mailer). Text
+# messages go through the class named by HAVEN_SMS_SENDER (dotted path; "console" logs them).
+HAVEN_PUBLIC_URL = env_str("HAVEN_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+HAVEN_PORTAL_EMAIL_SENDER = env_choice(
+    "HAVEN_PORTAL_EMAIL_SENDER", "email" if PRODUCTION else "console", ("console", "email")
+)
+HAVEN_SMS_SENDER = env_str("HAVEN_SMS_SENDER", "console")
+HAVEN_PORTAL_LINK_DAYS = env_int("HAVEN_PORTAL_LINK_DAYS", 14, minimum=1, maximum=90)
+# A questionnaire's safety alert unacknowledged this long goes to every physician of the site.
+HAVEN_SAFETY_ESCALATE_MINUTES = env_int("HAVEN_SAFETY_ESCALATE_MINUTES", 15, minimum=1, maximum=1440)
+
 # Uploaded files (signed consent PDFs) --------------------------------------------------------------
 # Never served as public media: pages stream them after an access check.
 MEDIA_ROOT = Path(env_str("HAVEN_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()

@@ -19,4 +19,6 @@ urlpatterns = [
     path("", include("haven.scheduling.urls")),
     path("", include("haven.screening.urls")),
     path("", include("haven.dosing.urls")),
+    path("", include("haven.outcomes.urls")),
+    path("", include("haven.outcomes.portal_urls")),
 ]

@@ -10,10 +10,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from haven.dosing.monitor import monitor_tick
+from haven.outcomes.monitor import outcomes_tick
 
 
 class Command(BaseCommand):
-    help = "Watch the sessions under monitoring: overdue vital signs, unacknowledged alerts (Ctrl-C stops)."
+    help = (
+        "Watch the sessions under monitoring (overdue vital signs, unacknowledged alerts), escalate "
+        "unacknowledged safety alerts and send portal reminders (Ctrl-C stops)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=15.0, help="Seconds between checks.")
@@ -30,6 +34,11 @@ class Command(BaseCommand):
             if result.overdue_alerts or result.escalated:
                 self.stdout.write(
                     f"{result.overdue_alerts} overdue alert(s), {result.escalated} escalation(s)"
+                )
+            outcomes = outcomes_tick()
+            if outcomes.escalated or outcomes.reminders:
+                self.stdout.write(
+                    f"{outcomes.escalated} safety escalation(s), {outcomes.reminders} portal reminder(s)"
                 )
             if options["once"]:
                 return
