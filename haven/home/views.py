@@ -21,6 +21,7 @@ from haven.core.time import now
 from haven.dosing.models import Alert, AlertStatus, Emergency, EmergencyStatus
 from haven.dosing.selectors import SESSION_READ_ROLES
 from haven.dosing.services import SESSION_ROLES
+from haven.outcomes.models import SafetyAlert, SafetyAlertStatus
 from haven.patients import selectors as patient_selectors
 from haven.patients.roles import CONSENT_ROLES, NOTE_ROLES, READ_ROLES
 
@@ -76,6 +77,14 @@ def _waiting_at(user: User, site: Site, roles: frozenset[Role]) -> list[Waiting]
         if emergencies:
             waiting.append(
                 Waiting(_count(emergencies, "open MEDICAL EMERGENCY", "open MEDICAL EMERGENCIES"), board_url)
+            )
+        safety = SafetyAlert.objects.filter(course__site=site, status=SafetyAlertStatus.OPEN).count()
+        if safety:
+            waiting.append(
+                Waiting(
+                    _count(safety, "questionnaire safety alert", "questionnaire safety alerts"),
+                    reverse("outcomes:site", args=[site.public_id]),
+                )
             )
         alerts = Alert.objects.filter(session__course__site=site, status=AlertStatus.OPEN).count()
         if alerts:

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
@@ -22,6 +23,11 @@ from haven.patients.models import Visit
 from haven.patients.selectors import access_course
 
 router = Router(tags=["outcomes"])
+
+
+def fhir_base() -> str:
+    """Canonical URLs of Haven's Questionnaires are under this install's public address."""
+    return f"{settings.HAVEN_PUBLIC_URL}/fhir"
 
 
 class OptionOut(Schema):
@@ -209,7 +215,7 @@ def instrument_list(request: HttpRequest) -> list[InstrumentOut]:
     summary="The instrument as a FHIR R4 Questionnaire",
 )
 def instrument_questionnaire(request: HttpRequest, code: str) -> dict[str, Any]:
-    return dict(instruments.questionnaire(_instrument(code).code))
+    return dict(instruments.questionnaire(_instrument(code).code, base=fhir_base()))
 
 
 @router.post(
@@ -322,6 +328,7 @@ def response_fhir(request: HttpRequest, response_id: uuid.UUID) -> dict[str, Any
             subject_reference=f"ResearchSubject/{response.course.public_id}",
             authored=response.completed_at,
             author_reference=f"Practitioner/{response.entered_by.public_id}" if response.entered_by else None,
+            base=fhir_base(),
         )
     )
 
