@@ -116,8 +116,8 @@ def _obstacles(result: Result, judged: dict[str, tuple[Row, Target, bool]], peak
             f"throughput. The HTTP request adds {http:.1f} ms at concurrency 1: token authentication, the "
             "session lookup, django-ninja's parsing, the hop from the event loop to a thread"
             + (
-                f", and a new PostgreSQL connection per request ({connect:.1f} ms here; "
-                "HAVEN_DB_CONN_MAX_AGE=0 under ASGI, a pooler would remove it)"
+                f", and taking a PostgreSQL connection ({connect:.1f} ms here; each server process "
+                "keeps a pool, HAVEN_DB_POOL_MAX_SIZE)"
                 if connect is not None
                 else ""
             )
@@ -141,10 +141,9 @@ def _obstacles(result: Result, judged: dict[str, tuple[Row, Target, bool]], peak
         )
     if "read" in missed:
         cause = (
-            "No index serves it: Observation is indexed on (session, parameter, observed_at), so the "
-            "database sorts all of the session's rows to find the newest 200 (plan: "
-            f"`{_sort_step(result['last_200_plan'])}`); an index on (session, observed_at) "
-            "would read them directly. "
+            "The planner sorted rather than walk the (session, -observed_at) index (plan: "
+            f"`{_sort_step(result['last_200_plan'])}`), as it does while the table's statistics "
+            "are young. "
             if result.get("last_200_sorts")
             else ""
         )

@@ -193,7 +193,11 @@ class Observation(BaseModel):
 
     class Meta:
         ordering = ["observed_at", "pk"]
-        indexes = [models.Index(fields=["session", "parameter", "observed_at"])]
+        indexes = [
+            models.Index(fields=["session", "parameter", "observed_at"]),
+            # The latest observations of a session (the room, the board, the last-200 read).
+            models.Index(fields=["session", "-observed_at", "-id"], name="observation_latest"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "device_observation_id"],
