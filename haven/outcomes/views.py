@@ -87,7 +87,7 @@ def _charts(course: EnrollmentCourse) -> list[Chart]:
         plotted = []
         for i, point in enumerate(points):
             x = PAD + (int(i * (CHART_W - 2 * PAD) / (n - 1)) if n > 1 else (CHART_W - 2 * PAD) // 2)
-            change = f", {point.change:+} from the first" if point.change is not None else ""
+            change = f", {point.change.normalize():+} from the first" if point.change is not None else ""
             label = f"{point.at:%Y-%m-%d}{' · ' + point.visit if point.visit else ''}: {point.total.normalize()}{change}"
             plotted.append(ChartPoint(x=x, y=y(point.total), label=label, marker=point.marker or "plain"))
         charts.append(
