@@ -77,32 +77,38 @@ def forms_for(course: EnrollmentCourse, today: date) -> list[DueForm]:
         if stored.request_id is not None:
             by_request[stored.request_id] = stored
     forms: list[DueForm] = []
+    seen: set[tuple[str, int]] = set()
     for entry in protocol.instruments:
         code = scoring.resolve(entry.instrument)
         if code is None:
             continue
-        for definition in entry.visits:
-            for visit in visits.get(definition, []):
-                response = done.get((code, visit.pk))
-                forms.append(
-                    DueForm(
-                        instrument=code,
-                        name=scoring.name(code),
-                        visit=visit,
-                        request=None,
-                        status=_status(
-                            response is not None,
-                            visit.status == VisitStatus.MISSED,
-                            today,
-                            visit.window_earliest,
-                            visit.window_latest,
-                        ),
-                        response=response,
-                        patient_completes=scoring.patient_completes(code),
-                        earliest=visit.window_earliest,
-                        latest=visit.window_latest,
-                    )
+        chosen = [v for definition in entry.visits for v in visits.get(definition, [])]
+        kinds = {k.value for k in entry.visit_kinds}
+        chosen += [v for group in visits.values() for v in group if v.kind in kinds and v not in chosen]
+        for visit in chosen:
+            if (code, visit.pk) in seen:
+                continue
+            seen.add((code, visit.pk))
+            response = done.get((code, visit.pk))
+            forms.append(
+                DueForm(
+                    instrument=code,
+                    name=scoring.name(code),
+                    visit=visit,
+                    request=None,
+                    status=_status(
+                        response is not None,
+                        visit.status == VisitStatus.MISSED,
+                        today,
+                        visit.window_earliest,
+                        visit.window_latest,
+                    ),
+                    response=response,
+                    patient_completes=scoring.patient_completes(code),
+                    earliest=visit.window_earliest,
+                    latest=visit.window_latest,
                 )
+            )
     for request in FormRequest.objects.filter(course=course, cancelled_at__isnull=True):
         code = scoring.resolve(request.instrument)
         if code is None:

@@ -121,8 +121,12 @@ def protocol_diff(old: Protocol, new: Protocol) -> list[str]:
         if old_criteria[code] != new_criteria[code]:
             lines.append(f"Eligibility: criterion {code} now reads: {new_criteria[code].text}")
 
-    old_sched = {s.instrument: set(s.visits) for s in old.instruments}
-    new_sched = {s.instrument: set(s.visits) for s in new.instruments}
+    old_sched = {
+        s.instrument: {*s.visits, *(f"every {k.value} visit" for k in s.visit_kinds)} for s in old.instruments
+    }
+    new_sched = {
+        s.instrument: {*s.visits, *(f"every {k.value} visit" for k in s.visit_kinds)} for s in new.instruments
+    }
     for instrument in sorted(old_sched.keys() | new_sched.keys()):
         added = sorted(new_sched.get(instrument, set()) - old_sched.get(instrument, set()))
         removed = sorted(old_sched.get(instrument, set()) - new_sched.get(instrument, set()))

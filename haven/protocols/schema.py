@@ -257,8 +257,18 @@ class Criterion(_Strict):
 
 
 class InstrumentSchedule(_Strict):
+    """Where an instrument is due: at the named visits, and/or at every visit of the named kinds
+    (e.g. ``visit_kinds: [phone-check-in]`` for the daily check-ins after each dosing session)."""
+
     instrument: Code
-    visits: tuple[Code, ...] = Field(min_length=1)
+    visits: tuple[Code, ...] = ()
+    visit_kinds: tuple[VisitKind, ...] = ()
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> InstrumentSchedule:
+        if not self.visits and not self.visit_kinds:
+            raise ValueError("give visits, visit_kinds or both")
+        return self
 
 
 class Responder(_Strict):

@@ -386,3 +386,23 @@ def test_an_unacknowledged_safety_alert_escalates_once_and_reminders_wait_for_da
     assert outcomes_tick().reminders == 0
     clock.move_to(night + timedelta(hours=8))  # 10:00 in Chicago
     assert outcomes_tick().reminders >= 1
+
+
+def test_a_schedule_by_visit_kind_puts_a_form_on_every_check_in(
+    cast: Cast, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from haven.outcomes import schedule
+    from haven.protocols.schema import InstrumentSchedule, VisitKind
+    from haven.protocols.selectors import protocol_of
+
+    course = _course(cast)
+    shipped = protocol_of(course.protocol_version)
+    daily = InstrumentSchedule(instrument="suds", visit_kinds=(VisitKind.PHONE_CHECK_IN,))
+    amended = shipped.model_copy(update={"instruments": (*shipped.instruments, daily)})
+    monkeypatch.setattr(schedule, "protocol_of", lambda _version: amended)
+    check_ins = Visit.objects.filter(course=course, kind="phone-check-in")
+    suds = [f for f in forms_for(course, date(2026, 11, 25)) if f.instrument == "suds"]
+    assert len(suds) == check_ins.count() > 0
+    assert {f.visit for f in suds} == set(check_ins)
+    with pytest.raises(ValueError, match="give visits, visit_kinds or both"):
+        InstrumentSchedule(instrument="suds")
