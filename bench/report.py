@@ -135,9 +135,10 @@ def _obstacles(result: Result, judged: dict[str, tuple[Row, Target, bool]], peak
             (r for r in result["rows"] if r["key"].startswith("batch_")), key=lambda r: r["per_second"]
         )
         lines.append(
-            f"- **Batches:** a batch is stored one observation at a time, about {1000 / best['per_second']:.2f} ms "
-            "each: an INSERT, an audit entry (SHA-256 over canonical JSON, the chain head moved) and an alert "
-            "check per item. 20,000/s needs a bulk INSERT and one audit entry per batch."
+            f"- **Batches:** about {1000 / best['per_second']:.2f} ms an observation: a batch is one INSERT and "
+            "one audit entry, but each observation is still parsed and validated (pydantic and Decimal), "
+            "checked against the protocol's limits and the baseline, and listed in the audit entry's "
+            "canonical JSON, which the chain hashes."
         )
     if "read" in missed:
         cause = (

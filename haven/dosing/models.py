@@ -190,6 +190,11 @@ class Observation(BaseModel):
     )
     note = models.TextField(blank=True)
     entered_in_error = models.BooleanField(default=False)
+    batch_id = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="A device batch: its audit entry is dosing.observationbatch <batch_id>.",
+    )
 
     class Meta:
         ordering = ["observed_at", "pk"]

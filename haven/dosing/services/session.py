@@ -16,8 +16,8 @@ from haven.accounts.models import SIGNING_ROLES, Role, User
 from haven.accounts.selectors import roles_for
 from haven.accounts.signing import reauthenticate
 from haven.audit.context import Actor
-from haven.audit.models import SignatureMeaning
-from haven.audit.services import audit_create, audit_update
+from haven.audit.models import AuditAction, SignatureMeaning
+from haven.audit.services import audit_create, audit_record, audit_update
 from haven.audit.signatures import signature_record
 from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from haven.core.events import publish
@@ -366,11 +366,23 @@ def _store(
         fields=("parameter", "value", "unit", "observed_at", "device_observation_id"),
         site_id=session.course.site.public_id,
     )
-    after_dose = session.first_dose_at is not None and observed_at > session.first_dose_at
+    _check(actor, session, monitoring, baseline, observation)
+    return observation
+
+
+def _check(
+    actor: Actor,
+    session: DosingSession,
+    monitoring: Monitoring,
+    baseline: Mapping[VitalSign, Decimal],
+    observation: Observation,
+) -> None:
+    """Raise the alerts one stored observation calls for (limits; after the dose, the baseline too)."""
+    vital, value = VitalSign(observation.parameter), observation.value
+    after_dose = session.first_dose_at is not None and observation.observed_at > session.first_dose_at
     for finding in findings(monitoring, vital, value, baseline if after_dose else {}):
         message = finding.message if after_dose else f"Pre-dose: {finding.message}"
         _alert(actor, session, finding.kind, vital.value, message, observation)
-    return observation
 
 
 @dataclass(frozen=True)
@@ -398,24 +410,56 @@ def observations_ingest(*, actor: Actor, session: DosingSession, result: ParseRe
             )
         )
         baseline = _baseline(session)
+        batch = uuid.uuid4()
+        new: list[Observation] = []
         for item in result.items:
             if item.device_id in seen:
                 already += 1
                 continue
-            _store(
-                actor,
-                session,
-                monitoring,
-                baseline,
-                item.parameter,
-                item.value,
-                item.at,
-                entered_by=None,
-                device_token_id=actor.token_id,
-                device_observation_id=item.device_id,
-            )
             seen.add(item.device_id)
-            stored += 1
+            new.append(
+                Observation(
+                    session=session,
+                    parameter=item.parameter.value,
+                    value=item.value,
+                    unit=VITAL_UNITS[item.parameter],
+                    loinc=LOINC.get(item.parameter, ""),
+                    observed_at=item.at,
+                    device_token_id=actor.token_id,
+                    device_observation_id=item.device_id,
+                    batch_id=batch,
+                )
+            )
+        if new:
+            # One INSERT and one audit entry for the batch: the entry lists every observation it
+            # stored (each row carries the batch id), so each one is accounted for in the chain.
+            Observation.objects.bulk_create(new)
+            audit_record(
+                actor=actor,
+                action=AuditAction.CREATE,
+                record_type="dosing.observationbatch",
+                record_id=batch,
+                site_id=session.course.site.public_id,
+                changes={
+                    "observations": {
+                        "old": None,
+                        "new": [
+                            {
+                                "id": str(o.public_id),
+                                "parameter": o.parameter,
+                                "value": format(o.value, "f"),
+                                "unit": o.unit,
+                                "observed_at": o.observed_at.isoformat(),
+                                "device_observation_id": o.device_observation_id,
+                            }
+                            for o in new
+                        ],
+                    }
+                },
+            )
+            for observation in new:
+                _check(actor, session, monitoring, baseline, observation)
+        stored = len(new)
         if stored:
             announce(session, "observation", count=stored)
     return IngestOutcome(stored=stored, already_stored=already, errors=list(result.errors))

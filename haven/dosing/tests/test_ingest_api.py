@@ -14,6 +14,7 @@ from django.test import Client
 
 from haven.accounts.models import TokenKind
 from haven.accounts.services import token_create
+from haven.audit.models import AuditEntry
 from haven.core.testing import Cast, actor_of, client_for, make_enrolled_course
 from haven.dosing import services
 from haven.dosing.models import Alert, DosingSession, Observation
@@ -80,6 +81,12 @@ def test_a_device_posts_a_batch_and_a_retry_is_not_stored_twice(cast: Cast) -> N
         "59408-5",
         None,
     )
+    # One audit entry for the batch lists every observation it stored; the retry added none.
+    entry = AuditEntry.objects.get(record_type="dosing.observationbatch")
+    assert entry.record_id == str(stored.batch_id)
+    listed = entry.changes["observations"]["new"]
+    assert sorted(o["device_observation_id"] for o in listed) == ["m-1", "m-2"]
+    assert {o["id"] for o in listed} == {str(o.public_id) for o in Observation.objects.all()}
 
 
 def test_a_partial_batch_stores_the_valid_items_and_names_the_others(cast: Cast) -> None:
