@@ -1,0 +1,100 @@
+"""Reads for safety data, through the access layer. A blinded rater reaches none of it."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+
+from haven.accounts.models import Site, SiteMembership, User
+from haven.accounts.selectors import sites_for
+from haven.core.errors import NotFound
+from haven.core.ids import parse_public_id
+from haven.dosing.models import DoseAdministration
+from haven.safety.aesi import LABELS
+from haven.safety.models import AdverseEvent, AeStatus, SaeClock
+from haven.safety.roles import READ_ROLES
+
+
+def safety_sites(user: User) -> QuerySet[Site]:
+    return sites_for(user).filter(
+        pk__in=SiteMembership.objects.filter(user=user, role__in=READ_ROLES).values("site_id")
+    )
+
+
+def _events() -> QuerySet[AdverseEvent]:
+    return AdverseEvent.objects.select_related(
+        "course__site", "course__patient", "reporter", "session__visit", "dose", "visit", "coded_by"
+    )
+
+
+def access_adverse_event(*, user: User, event_id: uuid.UUID | str) -> AdverseEvent:
+    event = _events().filter(public_id=parse_public_id(event_id), course__site__in=safety_sites(user)).first()
+    if event is None:
+        raise NotFound("Adverse event not found.")
+    return event
+
+
+def adverse_event_list(*, site: Site, include_errors: bool = False) -> QuerySet[AdverseEvent]:
+    events = _events().filter(course__site=site)
+    if not include_errors:
+        events = events.exclude(status=AeStatus.ENTERED_IN_ERROR)
+    return events
+
+
+def latest_dose_before(event: AdverseEvent) -> DoseAdministration | None:
+    return (
+        DoseAdministration.objects.filter(session__course=event.course, administered_at__lte=event.onset_at)
+        .order_by("-administered_at")
+        .first()
+    )
+
+
+def time_since_dose(event: AdverseEvent) -> timedelta | None:
+    """Onset minus the latest dose of the course given at or before it (None: no dose before onset)."""
+    dose = latest_dose_before(event)
+    return event.onset_at - dose.administered_at if dose is not None else None
+
+
+def clock_queue(*, site: Site) -> QuerySet[SaeClock]:
+    """The running SAE clocks of the site's events, soonest due first."""
+    return (
+        SaeClock.objects.filter(event__course__site=site, stopped_at__isnull=True, cancelled_at__isnull=True)
+        .exclude(event__status=AeStatus.ENTERED_IN_ERROR)
+        .select_related("event__course__patient", "event__reporter")
+        .order_by("due_at")
+    )
+
+
+def clocks_due(
+    *, site: Site, moment: datetime, within: timedelta = timedelta(hours=24)
+) -> QuerySet[SaeClock]:
+    """Running clocks due within ``within`` of ``moment`` or already overdue."""
+    return clock_queue(site=site).filter(due_at__lte=moment + within)
+
+
+def incidence(*, site: Site) -> dict[str, list[tuple[str, int, int]]]:
+    """Counts by AESI category, SOC and PT: (label, events, patients) per row, most frequent first."""
+    events = list(adverse_event_list(site=site).exclude(status=AeStatus.DRAFT))
+    tables: dict[str, list[tuple[str, int, int]]] = {}
+    for name, keys in (
+        ("category", lambda e: [LABELS.get(c, c) for c in e.aesi_categories] or ["(no special interest)"]),
+        ("soc", lambda e: [e.meddra_soc_name or "(not coded)"]),
+        ("pt", lambda e: [e.meddra_pt_name or "(not coded)"]),
+    ):
+        counts: Counter[str] = Counter()
+        patients: dict[str, set[int]] = {}
+        for event in events:
+            for key in keys(event):
+                counts[key] += 1
+                patients.setdefault(key, set()).add(event.course.patient_id)
+        tables[name] = sorted(
+            ((k, n, len(patients[k])) for k, n in counts.items()), key=lambda row: (-row[1], row[0])
+        )
+    return tables
+
+
+def open_reviews(*, site: Site) -> QuerySet[AdverseEvent]:
+    return adverse_event_list(site=site).filter(Q(status=AeStatus.DRAFT))
