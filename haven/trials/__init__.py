@@ -1,0 +1,1 @@
+"""Clinical trials: randomisation, blinding and the analysis engine (``stats``, pure numerics)."""

@@ -1,0 +1,361 @@
+"""Mixed model for repeated measures (MMRM) by REML with an unstructured covariance matrix.
+
+The model for subject ``i`` observed at the visits ``V_i`` is ``y_i = X_i beta + e_i`` with
+``e_i ~ N(0, Sigma[V_i, V_i])``, subjects independent, ``Sigma`` an unrestricted ``T x T`` covariance
+matrix over the ``T`` visits. Missing visits are left out of ``V_i`` (every observed row is used),
+which is valid when data are missing at random.
+
+``Sigma = L L'`` with ``L`` lower triangular; the parameters ``theta`` are the entries of ``L`` row by
+row, with the diagonal entries on the log scale so that any ``theta`` gives a positive definite
+``Sigma``. The REML criterion (Harville 1977; Patterson & Thompson 1971), minimised with BFGS using its
+analytic gradient and polished by Newton steps, is::
+
+    -2 l_R(theta) = (n - p) log(2 pi) + sum_i log|Sigma_i| + log|X' V^-1 X| + r' V^-1 r,
+
+with ``r = y - X beta_hat(theta)`` and ``beta_hat = (X' V^-1 X)^-1 X' V^-1 y`` (generalised least
+squares). Its gradient with respect to ``Sigma`` is ``G = sum_i E_i' (S_i - S_i r_i r_i' S_i -
+S_i X_i C X_i' S_i) E_i`` where ``S_i = Sigma_i^-1``, ``C = (X' V^-1 X)^-1`` and ``E_i`` selects the
+visits of subject ``i``; through ``Sigma = L L'`` the gradient with respect to ``L`` is ``2 G L``.
+
+Inference on ``k' beta`` uses ``C`` as its covariance and Satterthwaite's degrees of freedom
+(Satterthwaite 1946; Fai & Cornelius 1996, as in SAS PROC MIXED ``DDFM=SATTERTHWAITE`` and the R
+package mmrm)::
+
+    df = 2 (k' C k)^2 / (g' W g),   g_j = k' (dC / dtheta_j) k,   dC/dtheta_j = C (X' V^-1 dV_j V^-1 X) C,
+
+where ``W = 2 H^-1`` is the asymptotic covariance of ``theta_hat`` and ``H`` the Hessian of
+``-2 l_R`` at the optimum (central differences of the analytic gradient). ``df`` does not depend on
+how ``Sigma`` is parameterised.
+
+Subjects are grouped by their pattern of observed visits so that every sum above is a few batched
+matrix products, which keeps a fit of thousands of subjects well under a second.
+
+References
+----------
+Mallinckrodt CH, Lane PW, Schnell D, Peng Y, Mancuso JP (2008). Recommendations for the primary
+analysis of continuous endpoints in longitudinal clinical trials. Drug Inf J 42:303-319.
+Fai AH-T, Cornelius PL (1996). Approximate F-tests of multiple degree of freedom hypotheses in
+generalized least squares analyses of unbalanced split-plot experiments. J Stat Comput Simul 54:363-378.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import optimize, stats
+
+from haven.trials.stats.design import Design, build_design
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """The subjects observed at exactly the visits ``visits`` (indices into the visit levels)."""
+
+    visits: IntArray
+    x: FloatArray  # (m, k, p)
+    y: FloatArray  # (m, k)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One linear combination ``k' beta`` with its inference.
+
+    ``lower``/``upper`` is the two-sided ``level`` confidence interval
+    ``estimate -/+ t(1 - alpha/2, df) * se``; ``t = estimate / se``; ``p`` the two-sided p value.
+    """
+
+    label: str
+    arm: str
+    visit: str | None
+    estimate: float
+    se: float
+    df: float
+    lower: float
+    upper: float
+    t: float
+    p: float
+
+
+@dataclass(frozen=True)
+class MmrmFit:
+    """A fitted MMRM: coefficients, their covariance, the visit covariance matrix and what df need."""
+
+    design: Design
+    coef: FloatArray
+    vcov: FloatArray
+    covariance: FloatArray
+    theta: FloatArray
+    theta_vcov: FloatArray
+    vcov_jacobian: FloatArray  # (q, p, p): dC/dtheta_j
+    reml_loglik: float
+    n_obs: int
+    n_subjects: int
+    converged: bool
+
+    def satterthwaite_df(self, k: FloatArray) -> float:
+        """Satterthwaite degrees of freedom of ``k' beta`` (formula in the module docstring)."""
+        variance = float(k @ self.vcov @ k)
+        g = np.einsum("p,jpq,q->j", k, self.vcov_jacobian, k)
+        return float(2.0 * variance**2 / (g @ self.theta_vcov @ g))
+
+    def estimate(
+        self, k: FloatArray, *, label: str = "", arm: str = "", visit: str | None = None, level: float = 0.95
+    ) -> Estimate:
+        """Estimate, SE, Satterthwaite df, confidence interval, t and two-sided p of ``k' beta``."""
+        est = float(k @ self.coef)
+        se = float(np.sqrt(k @ self.vcov @ k))
+        df = self.satterthwaite_df(k)
+        q = float(stats.t.ppf(0.5 + level / 2.0, df))
+        t = est / se
+        p = float(2.0 * stats.t.sf(abs(t), df))
+        return Estimate(label, arm, visit, est, se, df, est - q * se, est + q * se, t, p)
+
+    def lsmeans(self, *, level: float = 0.95) -> list[Estimate]:
+        """Least-squares means of every arm at every visit (visit-major, arms in design order).
+
+        Each LS mean is ``k' beta`` for the reference-grid row of ``Design.grid_row``: equal weights
+        over the levels of categorical covariates, numeric covariates at their mean.
+        """
+        d = self.design
+        return [
+            self.estimate(d.grid_row(arm=a, visit=v), label=f"{a} {v}", arm=a, visit=v, level=level)
+            for v in d.visits
+            for a in d.arms
+        ]
+
+    def contrasts(self, *, level: float = 0.95) -> list[Estimate]:
+        """Each arm minus the reference arm at each visit (difference of LS means)."""
+        d = self.design
+        ref = d.arms[0]
+        return [
+            self.estimate(
+                d.grid_row(arm=a, visit=v) - d.grid_row(arm=ref, visit=v),
+                label=f"{a} - {ref} {v}",
+                arm=a,
+                visit=v,
+                level=level,
+            )
+            for v in d.visits
+            for a in d.arms[1:]
+        ]
+
+
+def _patterns(
+    x: FloatArray, y: FloatArray, subject: npt.NDArray[np.object_], visit: IntArray, n_visits: int
+) -> list[_Pattern]:
+    order = np.lexsort((visit, subject))
+    x, y, subject, visit = x[order], y[order], subject[order], visit[order]
+    starts = np.flatnonzero(np.r_[True, subject[1:] != subject[:-1]])
+    ends = np.r_[starts[1:], len(subject)]
+    if np.any((subject[1:] == subject[:-1]) & (visit[1:] == visit[:-1])):
+        raise ValueError("a subject has two rows at the same visit")
+    masks = np.zeros(len(starts), dtype=np.int64)
+    np.add.at(masks, np.repeat(np.arange(len(starts)), ends - starts), 1 << visit.astype(np.int64))
+    out: list[_Pattern] = []
+    for mask in np.unique(masks):
+        visits = np.array([v for v in range(n_visits) if mask >> v & 1], dtype=np.intp)
+        chosen = np.flatnonzero(masks == mask)
+        rows = (starts[chosen][:, None] + np.arange(len(visits))[None, :]).ravel()
+        m, k = len(chosen), len(visits)
+        out.append(_Pattern(visits=visits, x=x[rows].reshape(m, k, -1), y=y[rows].reshape(m, k)))
+    return out
+
+
+class _Reml:
+    """The REML criterion of an unstructured MMRM, its gradient and the pieces inference needs."""
+
+    def __init__(self, patterns: list[_Pattern], n_visits: int, n_obs: int, n_coef: int) -> None:
+        self.patterns = patterns
+        self.t = n_visits
+        self.n_obs = n_obs
+        self.p = n_coef
+        self.rows, self.cols = np.tril_indices(n_visits)
+        self.diag = self.rows == self.cols
+
+    def chol(self, theta: FloatArray) -> FloatArray:
+        lower = np.zeros((self.t, self.t))
+        lower[self.rows, self.cols] = np.where(self.diag, np.exp(theta), theta)
+        return lower
+
+    def theta_of(self, sigma: FloatArray) -> FloatArray:
+        lower = np.linalg.cholesky(sigma)
+        values = lower[self.rows, self.cols]
+        values[self.diag] = np.log(values[self.diag])
+        return values
+
+    def gls(
+        self, sigma: FloatArray
+    ) -> tuple[FloatArray, FloatArray, float, list[FloatArray], list[FloatArray]]:
+        """``A = X' V^-1 X``, ``X' V^-1 y``, ``sum log|Sigma_i|``, and per pattern ``S`` and ``S X_i``."""
+        a = np.zeros((self.p, self.p))
+        b = np.zeros(self.p)
+        logdet = 0.0
+        inverses: list[FloatArray] = []
+        weighted: list[FloatArray] = []
+        for pat in self.patterns:
+            s = sigma[np.ix_(pat.visits, pat.visits)]
+            c = np.linalg.cholesky(s)
+            s_inv = np.linalg.inv(s)
+            xs = np.einsum("kl,mlp->mkp", s_inv, pat.x)
+            flat = xs.reshape(-1, self.p)
+            a += flat.T @ pat.x.reshape(-1, self.p)
+            b += flat.T @ pat.y.ravel()
+            logdet += 2.0 * len(pat.y) * float(np.sum(np.log(np.diag(c))))
+            inverses.append(s_inv)
+            weighted.append(xs)
+        return a, b, logdet, inverses, weighted
+
+    def value_and_gradient(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        lower = self.chol(theta)
+        sigma = lower @ lower.T
+        try:
+            a, b, logdet, inverses, weighted = self.gls(sigma)
+            c = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            return float("inf"), np.zeros_like(theta)
+        beta = c @ b
+        quad = 0.0
+        grad_sigma = np.zeros((self.t, self.t))
+        for pat, s_inv, xs in zip(self.patterns, inverses, weighted, strict=True):
+            r = pat.y - pat.x @ beta
+            rs = r @ s_inv
+            quad += float(np.sum(rs * r))
+            xsc = xs @ c
+            g = len(r) * s_inv - rs.T @ rs - np.einsum("mkp,mlp->kl", xsc, xs)
+            grad_sigma[np.ix_(pat.visits, pat.visits)] += g
+        sign, logdet_a = np.linalg.slogdet(a)
+        if sign <= 0:
+            return float("inf"), np.zeros_like(theta)
+        value = (self.n_obs - self.p) * np.log(2.0 * np.pi) + logdet + logdet_a + quad
+        grad_lower = 2.0 * grad_sigma @ lower
+        grad = grad_lower[self.rows, self.cols] * np.where(self.diag, lower[self.rows, self.cols], 1.0)
+        return float(value), grad
+
+    def hessian(self, theta: FloatArray) -> FloatArray:
+        """Central differences of the analytic gradient, symmetrised."""
+        q = len(theta)
+        h = np.zeros((q, q))
+        for j in range(q):
+            step = 1e-5 * max(1.0, abs(float(theta[j])))
+            up, down = theta.copy(), theta.copy()
+            up[j] += step
+            down[j] -= step
+            h[:, j] = (self.value_and_gradient(up)[1] - self.value_and_gradient(down)[1]) / (2.0 * step)
+        return (h + h.T) / 2.0
+
+    def vcov_jacobian(self, theta: FloatArray, c: FloatArray, weighted: list[FloatArray]) -> FloatArray:
+        """``dC/dtheta_j = C (sum_i X_i' S_i dSigma_i/dtheta_j S_i X_i) C`` for every ``j``."""
+        lower = self.chol(theta)
+        outer = [np.einsum("mkp,mlq->klpq", xs, xs) for xs in weighted]
+        out = np.zeros((len(theta), self.p, self.p))
+        for j, (row, col) in enumerate(zip(self.rows, self.cols, strict=True)):
+            d_lower = np.zeros((self.t, self.t))
+            d_lower[row, col] = lower[row, col] if row == col else 1.0
+            d_sigma = d_lower @ lower.T + lower @ d_lower.T
+            da = np.zeros((self.p, self.p))
+            for pat, q in zip(self.patterns, outer, strict=True):
+                da += np.einsum("kl,klpq->pq", d_sigma[np.ix_(pat.visits, pat.visits)], q)
+            out[j] = c @ da @ c
+        return out
+
+
+def mmrm_fit(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    subject: str,
+    visit: str,
+    arm: str,
+    covariates: Sequence[str] = (),
+    reference: str | None = None,
+    visit_order: Sequence[str] | None = None,
+) -> MmrmFit:
+    """Fit ``outcome ~ arm * visit + covariates`` by REML with an unstructured visit covariance.
+
+    Parameters
+    ----------
+    data
+        One row per subject and visit (ADaM BDS-shaped, e.g. ADQS). Rows with a missing outcome or
+        covariate are dropped: every observed row is used, which is the MAR analysis.
+    outcome, subject, visit, arm
+        Column names.
+    covariates
+        Further columns; numeric ones enter linearly, others as factors (see ``design``).
+    reference
+        The control arm; by default the first arm in sorted order.
+    visit_order
+        Visits in time order; by default sorted.
+
+    Returns
+    -------
+    MmrmFit
+        With ``lsmeans()`` and ``contrasts()`` at Satterthwaite degrees of freedom.
+
+    Notes
+    -----
+    Formulas and references are in the module docstring. Matches ``nlme::gls`` with
+    ``corSymm`` + ``varIdent`` by REML (see ``tests/reference/mmrm_fev.R``).
+    """
+    needed = [outcome, subject, visit, arm, *covariates]
+    rows = data.loc[data[needed].notna().all(axis=1), needed]
+    design = build_design(
+        rows, arm=arm, visit=visit, covariates=covariates, reference=reference, visit_order=visit_order
+    )
+    x = design.x
+    y = rows[outcome].to_numpy(dtype=np.float64)
+    visit_index = {v: i for i, v in enumerate(design.visits)}
+    visit_codes = np.array([visit_index[v] for v in rows[visit].astype(str)], dtype=np.intp)
+    subjects = rows[subject].astype(str).to_numpy(dtype=object)
+    n_visits = len(design.visits)
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise ValueError("the design matrix is rank deficient (an arm, visit or level without data?)")
+    patterns = _patterns(x, y, subjects, visit_codes, n_visits)
+    reml = _Reml(patterns, n_visits, len(y), x.shape[1])
+
+    # Start from the per-visit variances of the OLS residuals, uncorrelated.
+    beta_ols, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ beta_ols
+    var0 = np.array([np.mean(resid[visit_codes == v] ** 2) for v in range(n_visits)])
+    theta = reml.theta_of(np.diag(np.maximum(var0, 1e-8 * float(np.var(y)) + 1e-300)))
+    result = optimize.minimize(
+        reml.value_and_gradient, theta, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 1000}
+    )
+    theta = np.asarray(result.x, dtype=np.float64)
+    # Newton polish: BFGS stops near the optimum; a few exact-Hessian steps reach it to machine
+    # precision, and the Hessian is needed for the degrees of freedom anyway.
+    hess = reml.hessian(theta)
+    for _ in range(5):
+        value, grad = reml.value_and_gradient(theta)
+        step = np.linalg.solve(hess, grad)
+        candidate = theta - step
+        if reml.value_and_gradient(candidate)[0] > value:
+            break
+        theta = candidate
+        hess = reml.hessian(theta)
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    value, grad = reml.value_and_gradient(theta)
+    lower = reml.chol(theta)
+    sigma = lower @ lower.T
+    a, b, _, _, weighted = reml.gls(sigma)
+    c = np.linalg.inv(a)
+    return MmrmFit(
+        design=design,
+        coef=c @ b,
+        vcov=c,
+        covariance=sigma,
+        theta=theta,
+        theta_vcov=2.0 * np.linalg.inv(hess),
+        vcov_jacobian=reml.vcov_jacobian(theta, c, weighted),
+        reml_loglik=-value / 2.0,
+        n_obs=len(y),
+        n_subjects=len(np.unique(subjects)),
+        converged=bool(np.max(np.abs(grad)) < 1e-4),
+    )
