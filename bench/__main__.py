@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench import stats
 from bench.report import load_average, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,8 @@ def main() -> int:
                 )
             results.append(result)
         databases.append((label, results[0], results[1]))
-    report = markdown(databases, load=load)
+    print("bench: bench.stats (in-process)…", file=sys.stderr)
+    report = markdown(databases, load=load) + "\n".join(["", *stats.section(stats.run())])
     REPORT.write_text(report)
     print(report)
     if failed:
