@@ -109,6 +109,7 @@ def _mount_routers() -> None:
     from haven.outcomes.api import router as outcomes_router
     from haven.patients.api import router as patients_router
     from haven.protocols.api import router as protocols_router
+    from haven.safety.api import router as safety_router
     from haven.scheduling.api import router as scheduling_router
     from haven.screening.api import router as screening_router
 
@@ -118,6 +119,7 @@ def _mount_routers() -> None:
     api.add_router("/", outcomes_router)
     api.add_router("/", patients_router)
     api.add_router("/protocols", protocols_router)
+    api.add_router("/", safety_router)
     api.add_router("/", scheduling_router)
     api.add_router("/", screening_router)
 

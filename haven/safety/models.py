@@ -262,7 +262,6 @@ class CausalityAssessment(BaseModel):
     def signed_content(self) -> dict[str, Any]:
         return {
             "event": str(self.event.public_id),
-            "event_version": self.event.version,
             "capacity": self.capacity,
             "relatedness": self.relatedness,
             "expected": self.expected,

@@ -12,9 +12,10 @@ from haven.accounts.models import Site, SiteMembership, User
 from haven.accounts.selectors import sites_for
 from haven.core.errors import NotFound
 from haven.core.ids import parse_public_id
-from haven.dosing.models import DoseAdministration
+from haven.dosing.models import Alert, DoseAdministration, DosingSession
+from haven.patients.models import EnrollmentCourse, Visit
 from haven.safety.aesi import LABELS
-from haven.safety.models import AdverseEvent, AeStatus, SaeClock
+from haven.safety.models import AdverseEvent, AeStatus, SaeClock, SolicitedChecklist
 from haven.safety.roles import READ_ROLES
 
 
@@ -98,3 +99,67 @@ def incidence(*, site: Site) -> dict[str, list[tuple[str, int, int]]]:
 
 def open_reviews(*, site: Site) -> QuerySet[AdverseEvent]:
     return adverse_event_list(site=site).filter(Q(status=AeStatus.DRAFT))
+
+
+def access_safety_course(*, user: User, course_id: uuid.UUID | str) -> EnrollmentCourse:
+    """A course whose safety data ``user`` may see; for a blinded rater, like any other, "not found"."""
+    course = (
+        EnrollmentCourse.objects.filter(public_id=parse_public_id(course_id), site__in=safety_sites(user))
+        .select_related("site", "patient", "protocol_version")
+        .first()
+    )
+    if course is None:
+        raise NotFound("Course not found.")
+    return course
+
+
+def access_safety_site(*, user: User, site_id: uuid.UUID | str) -> Site:
+    site = safety_sites(user).filter(public_id=parse_public_id(site_id)).first()
+    if site is None:
+        raise NotFound("Site not found.")
+    return site
+
+
+def course_dose(*, course: EnrollmentCourse, dose_id: uuid.UUID | str) -> DoseAdministration:
+    dose = DoseAdministration.objects.filter(
+        public_id=parse_public_id(dose_id), session__course=course
+    ).first()
+    if dose is None:
+        raise NotFound("Dose not found.")
+    return dose
+
+
+def course_session(*, course: EnrollmentCourse, session_id: uuid.UUID | str) -> DosingSession:
+    session = DosingSession.objects.filter(public_id=parse_public_id(session_id), course=course).first()
+    if session is None:
+        raise NotFound("Session not found.")
+    return session
+
+
+def course_visit(*, course: EnrollmentCourse, visit_id: uuid.UUID | str) -> Visit:
+    visit = Visit.objects.filter(public_id=parse_public_id(visit_id), course=course).first()
+    if visit is None:
+        raise NotFound("Visit not found.")
+    return visit
+
+
+def course_alert(*, course: EnrollmentCourse, alert_id: uuid.UUID | str) -> Alert:
+    alert = (
+        Alert.objects.filter(public_id=parse_public_id(alert_id), session__course=course)
+        .select_related("observation", "session")
+        .first()
+    )
+    if alert is None:
+        raise NotFound("Alert not found.")
+    return alert
+
+
+def solicited_list(*, course: EnrollmentCourse) -> QuerySet[SolicitedChecklist]:
+    return SolicitedChecklist.objects.filter(course=course).select_related("by", "session")
+
+
+def access_reload(event: AdverseEvent) -> AdverseEvent:
+    """The event as stored now, with what its output needs loaded (after a service changed it)."""
+    return (
+        _events().select_related("source_alert", "source_emergency", "source_safety_alert").get(pk=event.pk)
+    )

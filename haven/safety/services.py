@@ -80,12 +80,12 @@ class AeData:
         return any(getattr(self, name) for name in _CRITERIA)
 
 
-_DATA_FIELDS = tuple(f.name for f in dataclasses.fields(AeData))
-_AUDITED = (*_DATA_FIELDS, "serious", "status", "aesi_categories")
+DATA_FIELDS = tuple(f.name for f in dataclasses.fields(AeData))
+_AUDITED = (*DATA_FIELDS, "serious", "status", "aesi_categories")
 
 
 def data_of(event: AdverseEvent) -> AeData:
-    return AeData(**{name: getattr(event, name) for name in _DATA_FIELDS})
+    return AeData(**{name: getattr(event, name) for name in DATA_FIELDS})
 
 
 def _require_role(actor: Actor, site: Site, roles: frozenset[Role], what: str) -> User:
@@ -161,7 +161,7 @@ def _validate(data: AeData, *, site: Site, draft: bool) -> None:
 
 
 def _apply(event: AdverseEvent, data: AeData) -> None:
-    for name in _DATA_FIELDS:
+    for name in DATA_FIELDS:
         value = getattr(data, name)
         if isinstance(value, str):
             value = value.strip()
