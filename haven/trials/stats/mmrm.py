@@ -84,6 +84,17 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class FTest:
+    """An F test of ``L beta = 0``: ``F`` on ``df1`` and ``df2`` degrees of freedom, upper-tail ``p``."""
+
+    term: str
+    f: float
+    df1: int
+    df2: float
+    p: float
+
+
+@dataclass(frozen=True)
 class MmrmFit:
     """A fitted MMRM: coefficients, their covariance, the visit covariance matrix and what df need."""
 
@@ -116,6 +127,58 @@ class MmrmFit:
         t = est / se
         p = float(2.0 * stats.t.sf(abs(t), df))
         return Estimate(label, arm, visit, est, se, df, est - q * se, est + q * se, t, p)
+
+    def f_test(self, hypothesis: FloatArray, *, term: str = "") -> FTest:
+        """F test of ``L beta = 0`` (``L`` of full row rank) with Fai-Cornelius denominator df.
+
+        ``F = (L b)' (L C L')^-1 (L b) / q`` with ``q`` the rows of ``L``. Decomposing
+        ``L C L' = P D P'``, each row ``k_m`` of ``P' L`` is a single-df contrast with Satterthwaite
+        df ``nu_m``; with ``E = sum_{nu_m > 2} nu_m / (nu_m - 2)``, ``df2 = 2 E / (E - q)`` when
+        ``E > q`` (otherwise NaN). For ``q = 1`` this is the Satterthwaite df of the t test
+        (Fai & Cornelius 1996; SAS PROC MIXED ``DDFM=SATTERTHWAITE``; lmerTest's ``contestMD``).
+        """
+        q = hypothesis.shape[0]
+        lcl = hypothesis @ self.vcov @ hypothesis.T
+        lb = hypothesis @ self.coef
+        f = float(lb @ np.linalg.solve(lcl, lb)) / q
+        _, vectors = np.linalg.eigh(lcl)
+        nu = np.array([self.satterthwaite_df(k) for k in vectors.T @ hypothesis])
+        e = float(np.sum(np.where(nu > 2.0, nu / np.where(nu > 2.0, nu - 2.0, 1.0), 0.0)))
+        df2 = 2.0 * e / (e - q) if e > q else float("nan")
+        return FTest(term=term, f=f, df1=q, df2=df2, p=float(stats.f.sf(f, q, df2)))
+
+    def type3(self) -> list[FTest]:
+        """Type 3 F tests of arm, visit, each covariate and arm-by-visit, in that order.
+
+        Each hypothesis is stated on the LS-means grid (as SAS Type 3 and ``emmeans::joint_tests``):
+        arm, differences of consecutive arms' LS means averaged over visits; visit, of consecutive
+        visits averaged over arms; arm-by-visit, the products of the two; a categorical covariate,
+        differences of consecutive levels (its indicator columns); a numeric covariate, its slope.
+        The tests do not depend on the reference levels chosen for the coding.
+        """
+        d = self.design
+        cells = np.array([[d.grid_row(arm=a, visit=v) for v in d.visits] for a in d.arms])
+        arm_means = cells.mean(axis=1)
+        visit_means = cells.mean(axis=0)
+        tests = [
+            self.f_test(arm_means[1:] - arm_means[:-1], term="arm"),
+            self.f_test(visit_means[1:] - visit_means[:-1], term="visit"),
+        ]
+        names = d.column_names
+        for cov in d.covariates:
+            if cov.categorical:
+                cols = [names.index(f"{cov.name}{lv}") for lv in cov.levels[1:]]
+                indicators = np.zeros((len(cols), len(names)))
+                indicators[np.arange(len(cols)), cols] = 1.0
+                rows = indicators - np.vstack([np.zeros(len(names)), indicators[:-1]])
+            else:
+                rows = np.zeros((1, len(names)))
+                rows[0, names.index(cov.name)] = 1.0
+            tests.append(self.f_test(rows, term=cov.name))
+        d_arm = cells[1:] - cells[:-1]
+        inter = d_arm[:, 1:] - d_arm[:, :-1]
+        tests.append(self.f_test(inter.reshape(-1, len(names)), term="arm:visit"))
+        return tests
 
     def lsmeans(self, *, level: float = 0.95) -> list[Estimate]:
         """Least-squares means of every arm at every visit (visit-major, arms in design order).

@@ -12,6 +12,8 @@ numDeriv versions inside the JSON):
   on a REML likelihood parameterised by the elements of Sigma (emmeans' own gls df re-profile sigma
   and are not the textbook Satterthwaite df; they are stored for information only). The contrast at
   VIS1 (3.774, SE 1.074, df 145.5) is the treatment effect the mmrm package reports for this model.
+- Type 3 F tests: the same script, Fai-Cornelius df on emmeans' consecutive-level hypotheses, with
+  ``emmeans::joint_tests`` F ratios (printed to 3 decimals) as an independent check of F.
 
 Tolerances: nlme stops its optimiser slightly short of the REML maximum (its log-likelihood is
 1e-7 below ours), which moves its variance parameters by up to ~2e-4 relative. Hence 1e-4 absolute
@@ -143,3 +145,25 @@ def test_numeric_covariate_enters_lsmeans_at_its_mean(fev: pd.DataFrame) -> None
     row = fit.design.grid_row(arm="PBO", visit="VIS1")
     observed = fev[fev.FEV1.notna()]
     assert row[fit.design.column_names.index("FEV1_BL")] == pytest.approx(observed.FEV1_BL.mean())
+
+
+def test_type3_tests_match_reference(fit: MmrmFit, ref: dict[str, Any]) -> None:
+    got = {t.term: t for t in fit.type3()}
+    names = {"arm": "ARMCD", "visit": "AVISIT", "RACE": "RACE", "SEX": "SEX", "arm:visit": "ARMCD:AVISIT"}
+    assert list(got) == list(names)
+    for term, r_term in names.items():
+        want = ref["type3"][r_term]
+        assert got[term].df1 == want["df1"]
+        assert got[term].f == pytest.approx(want["F"], rel=1e-4)
+        assert got[term].f == pytest.approx(want["emmeans_F"], abs=1e-3)
+        assert got[term].df2 == pytest.approx(want["df2"], rel=1e-3)
+        assert got[term].p == pytest.approx(want["p"], rel=1e-3)
+
+
+def test_single_row_f_test_is_the_squared_t_test(fit: MmrmFit) -> None:
+    contrast = fit.contrasts()[0]
+    k = fit.design.grid_row(arm="TRT", visit="VIS1") - fit.design.grid_row(arm="PBO", visit="VIS1")
+    test = fit.f_test(k[None, :])
+    assert test.f == pytest.approx(contrast.t**2, rel=1e-12)
+    assert test.df2 == pytest.approx(contrast.df, rel=1e-12)
+    assert test.p == pytest.approx(contrast.p, rel=1e-9)

@@ -111,6 +111,38 @@ con_ci <- ci(con_df$estimate, con_df$SE, con_satt)
 con_t <- con_df$estimate / con_df$SE
 con_p <- 2 * pt(-abs(con_t), con_satt)
 
+# Type 3 F tests with Fai & Cornelius (1996) denominator df, as SAS PROC MIXED DDFM=SATTERTHWAITE and
+# lmerTest: the hypothesis of each term is stated on the LS-means grid with consecutive-level
+# differences (emmeans "consec"; interactions as products of the two), F = (L b)' (L C L')^-1 (L b) / q;
+# with L C L' = P D P', each row of P' L gets its Satterthwaite df nu_m, E = sum nu_m / (nu_m - 2),
+# df = 2 E / (E - q). emmeans' joint_tests F ratios are stored beside ours as a check of F.
+fai_cornelius <- function(L) {
+  L <- as.matrix(L)
+  q <- nrow(L)
+  lcl <- L %*% vcov(fit) %*% t(L)
+  lb <- L %*% coef(fit)
+  f_value <- as.numeric(t(lb) %*% solve(lcl, lb)) / q
+  eig <- eigen(lcl, symmetric = TRUE)
+  nu <- apply(t(eig$vectors) %*% L, 1, satt_df)
+  e <- sum((nu / (nu - 2)) * (nu > 2))
+  df2 <- if (e > q) 2 * e / (e - q) else NaN
+  list(F = f_value, df1 = q, df2 = df2, p = pf(f_value, q, df2, lower.tail = FALSE))
+}
+type3_L <- list(
+  ARMCD = contrast(emmeans(fit, ~ ARMCD), "consec")@linfct,
+  AVISIT = contrast(emmeans(fit, ~ AVISIT), "consec")@linfct,
+  RACE = contrast(emmeans(fit, ~ RACE), "consec")@linfct,
+  SEX = contrast(emmeans(fit, ~ SEX), "consec")@linfct,
+  "ARMCD:AVISIT" = contrast(emm, interaction = c("consec", "consec"), by = NULL)@linfct
+)
+joint <- as.data.frame(joint_tests(fit, mode = "satterthwaite"))
+type3 <- lapply(names(type3_L), function(term) {
+  res <- fai_cornelius(type3_L[[term]])
+  res$emmeans_F <- joint$F.ratio[joint$`model term` == term]
+  res
+})
+names(type3) <- names(type3_L)
+
 out <- list(
   software = list(
     R = R.version.string,
@@ -135,6 +167,7 @@ out <- list(
     estimate = con_df$estimate, SE = con_df$SE, df = con_satt,
     lower = con_ci[, 1], upper = con_ci[, 2], t = con_t, p = con_p, emmeans_gls_df = con_df$df
   ),
+  type3 = type3,
   parameter_covariance_sigma_elements = unname(W)
 )
 
