@@ -3,6 +3,7 @@
 Every function documents its formula and references; every analysis is tested against reference
 output from R stored in ``haven/trials/tests/reference`` with the script that produced it.
 
-- ``mmrm``: MMRM by REML with an unstructured covariance, LS means, contrasts, Satterthwaite df.
+- ``mmrm``: MMRM by REML, LS means, contrasts and Type 3 tests with Satterthwaite df.
+- ``covariance``: the visit covariance structures (us, cs, csh, ar1, arh1).
 - ``design``: model matrices and the LS-means reference grid shared by the models.
 """

@@ -1,13 +1,13 @@
-"""Mixed model for repeated measures (MMRM) by REML with an unstructured covariance matrix.
+"""Mixed model for repeated measures (MMRM) by REML, unstructured or structured covariance.
 
 The model for subject ``i`` observed at the visits ``V_i`` is ``y_i = X_i beta + e_i`` with
-``e_i ~ N(0, Sigma[V_i, V_i])``, subjects independent, ``Sigma`` an unrestricted ``T x T`` covariance
-matrix over the ``T`` visits. Missing visits are left out of ``V_i`` (every observed row is used),
-which is valid when data are missing at random.
+``e_i ~ N(0, Sigma[V_i, V_i])``, subjects independent, ``Sigma`` a ``T x T`` covariance matrix over
+the ``T`` visits: unstructured by default, or one of the structures in ``covariance``. Missing visits
+are left out of ``V_i`` (every observed row is used), which is valid when data are missing at random.
 
-``Sigma = L L'`` with ``L`` lower triangular; the parameters ``theta`` are the entries of ``L`` row by
-row, with the diagonal entries on the log scale so that any ``theta`` gives a positive definite
-``Sigma``. The REML criterion (Harville 1977; Patterson & Thompson 1971), minimised with BFGS using its
+``Sigma = Sigma(theta)`` with unconstrained parameters ``theta``; unstructured, ``Sigma = L L'`` with
+``L`` lower triangular, ``theta`` its entries row by row with the diagonal on the log scale, so that
+any ``theta`` gives a positive definite ``Sigma``. The REML criterion (Harville 1977; Patterson & Thompson 1971), minimised with BFGS using its
 analytic gradient and polished by Newton steps, is::
 
     -2 l_R(theta) = (n - p) log(2 pi) + sum_i log|Sigma_i| + log|X' V^-1 X| + r' V^-1 r,
@@ -15,7 +15,7 @@ analytic gradient and polished by Newton steps, is::
 with ``r = y - X beta_hat(theta)`` and ``beta_hat = (X' V^-1 X)^-1 X' V^-1 y`` (generalised least
 squares). Its gradient with respect to ``Sigma`` is ``G = sum_i E_i' (S_i - S_i r_i r_i' S_i -
 S_i X_i C X_i' S_i) E_i`` where ``S_i = Sigma_i^-1``, ``C = (X' V^-1 X)^-1`` and ``E_i`` selects the
-visits of subject ``i``; through ``Sigma = L L'`` the gradient with respect to ``L`` is ``2 G L``.
+visits of subject ``i``; the gradient with respect to ``theta_j`` is ``sum(G * dSigma/dtheta_j)``.
 
 Inference on ``k' beta`` uses ``C`` as its covariance and Satterthwaite's degrees of freedom
 (Satterthwaite 1946; Fai & Cornelius 1996, as in SAS PROC MIXED ``DDFM=SATTERTHWAITE`` and the R
@@ -48,6 +48,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
+from haven.trials.stats.covariance import Structure, StructureCode
 from haven.trials.stats.design import Design, build_design
 
 FloatArray = npt.NDArray[np.float64]
@@ -99,6 +100,7 @@ class MmrmFit:
     """A fitted MMRM: coefficients, their covariance, the visit covariance matrix and what df need."""
 
     design: Design
+    structure: StructureCode
     coef: FloatArray
     vcov: FloatArray
     covariance: FloatArray
@@ -232,26 +234,14 @@ def _patterns(
 
 
 class _Reml:
-    """The REML criterion of an unstructured MMRM, its gradient and the pieces inference needs."""
+    """The REML criterion of an MMRM, its gradient and the pieces inference needs."""
 
-    def __init__(self, patterns: list[_Pattern], n_visits: int, n_obs: int, n_coef: int) -> None:
+    def __init__(self, patterns: list[_Pattern], structure: Structure, n_obs: int, n_coef: int) -> None:
         self.patterns = patterns
-        self.t = n_visits
+        self.structure = structure
+        self.t = structure.t
         self.n_obs = n_obs
         self.p = n_coef
-        self.rows, self.cols = np.tril_indices(n_visits)
-        self.diag = self.rows == self.cols
-
-    def chol(self, theta: FloatArray) -> FloatArray:
-        lower = np.zeros((self.t, self.t))
-        lower[self.rows, self.cols] = np.where(self.diag, np.exp(theta), theta)
-        return lower
-
-    def theta_of(self, sigma: FloatArray) -> FloatArray:
-        lower = np.linalg.cholesky(sigma)
-        values = lower[self.rows, self.cols]
-        values[self.diag] = np.log(values[self.diag])
-        return values
 
     def gls(
         self, sigma: FloatArray
@@ -276,8 +266,7 @@ class _Reml:
         return a, b, logdet, inverses, weighted
 
     def value_and_gradient(self, theta: FloatArray) -> tuple[float, FloatArray]:
-        lower = self.chol(theta)
-        sigma = lower @ lower.T
+        sigma = self.structure.sigma(theta)
         try:
             a, b, logdet, inverses, weighted = self.gls(sigma)
             c = np.linalg.inv(a)
@@ -297,8 +286,8 @@ class _Reml:
         if sign <= 0:
             return float("inf"), np.zeros_like(theta)
         value = (self.n_obs - self.p) * np.log(2.0 * np.pi) + logdet + logdet_a + quad
-        grad_lower = 2.0 * grad_sigma @ lower
-        grad = grad_lower[self.rows, self.cols] * np.where(self.diag, lower[self.rows, self.cols], 1.0)
+        # d(-2 l_R) = tr(G dSigma) with G symmetric: the gradient is sum(G * dSigma/dtheta_j).
+        grad = np.einsum("kl,jkl->j", grad_sigma, self.structure.derivatives(theta))
         return float(value), grad
 
     def hessian(self, theta: FloatArray) -> FloatArray:
@@ -315,13 +304,9 @@ class _Reml:
 
     def vcov_jacobian(self, theta: FloatArray, c: FloatArray, weighted: list[FloatArray]) -> FloatArray:
         """``dC/dtheta_j = C (sum_i X_i' S_i dSigma_i/dtheta_j S_i X_i) C`` for every ``j``."""
-        lower = self.chol(theta)
         outer = [np.einsum("mkp,mlq->klpq", xs, xs) for xs in weighted]
         out = np.zeros((len(theta), self.p, self.p))
-        for j, (row, col) in enumerate(zip(self.rows, self.cols, strict=True)):
-            d_lower = np.zeros((self.t, self.t))
-            d_lower[row, col] = lower[row, col] if row == col else 1.0
-            d_sigma = d_lower @ lower.T + lower @ d_lower.T
+        for j, d_sigma in enumerate(self.structure.derivatives(theta)):
             da = np.zeros((self.p, self.p))
             for pat, q in zip(self.patterns, outer, strict=True):
                 da += np.einsum("kl,klpq->pq", d_sigma[np.ix_(pat.visits, pat.visits)], q)
@@ -339,6 +324,7 @@ def mmrm_fit(
     covariates: Sequence[str] = (),
     reference: str | None = None,
     visit_order: Sequence[str] | None = None,
+    covariance: StructureCode = "us",
 ) -> MmrmFit:
     """Fit ``outcome ~ arm * visit + covariates`` by REML with an unstructured visit covariance.
 
@@ -355,6 +341,9 @@ def mmrm_fit(
         The control arm; by default the first arm in sorted order.
     visit_order
         Visits in time order; by default sorted.
+    covariance
+        The visit covariance structure: ``us`` (unstructured), ``cs``, ``csh``, ``ar1`` or ``arh1``
+        (see ``covariance``).
 
     Returns
     -------
@@ -380,13 +369,13 @@ def mmrm_fit(
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise ValueError("the design matrix is rank deficient (an arm, visit or level without data?)")
     patterns = _patterns(x, y, subjects, visit_codes, n_visits)
-    reml = _Reml(patterns, n_visits, len(y), x.shape[1])
+    reml = _Reml(patterns, Structure(covariance, n_visits), len(y), x.shape[1])
 
     # Start from the per-visit variances of the OLS residuals, uncorrelated.
     beta_ols, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta_ols
     var0 = np.array([np.mean(resid[visit_codes == v] ** 2) for v in range(n_visits)])
-    theta = reml.theta_of(np.diag(np.maximum(var0, 1e-8 * float(np.var(y)) + 1e-300)))
+    theta = reml.structure.start(np.maximum(var0, 1e-8 * float(np.var(y)) + 1e-300))
     result = optimize.minimize(
         reml.value_and_gradient, theta, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 1000}
     )
@@ -405,12 +394,12 @@ def mmrm_fit(
         if np.max(np.abs(step)) < 1e-10:
             break
     value, grad = reml.value_and_gradient(theta)
-    lower = reml.chol(theta)
-    sigma = lower @ lower.T
+    sigma = reml.structure.sigma(theta)
     a, b, _, _, weighted = reml.gls(sigma)
     c = np.linalg.inv(a)
     return MmrmFit(
         design=design,
+        structure=covariance,
         coef=c @ b,
         vcov=c,
         covariance=sigma,
