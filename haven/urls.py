@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("haven.dosing.urls")),
     path("", include("haven.outcomes.urls")),
     path("", include("haven.outcomes.portal_urls")),
+    path("", include("haven.safety.urls")),
 ]

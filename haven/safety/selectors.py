@@ -163,3 +163,12 @@ def access_reload(event: AdverseEvent) -> AdverseEvent:
     return (
         _events().select_related("source_alert", "source_emergency", "source_safety_alert").get(pk=event.pk)
     )
+
+
+def site_courses(*, site: Site) -> QuerySet[EnrollmentCourse]:
+    """Courses of the site a new adverse event can be recorded for (enrolled at some point)."""
+    return (
+        EnrollmentCourse.objects.filter(site=site, enrolled_on__isnull=False)
+        .select_related("patient")
+        .order_by("patient__study_id")
+    )
