@@ -121,6 +121,7 @@ def build_design(
     covariates: Sequence[str] = (),
     reference: str | None = None,
     visit_order: Sequence[str] | None = None,
+    arm_order: Sequence[str] | None = None,
 ) -> Design:
     """Build the model matrix of ``arm * visit + covariates`` (or ``arm + covariates`` without visit).
 
@@ -131,11 +132,13 @@ def build_design(
     arm, visit, covariates
         Column names. ``visit=None`` builds the ANCOVA design ``arm + covariates``.
     reference
-        The control arm (first level); by default the first arm in sorted order.
+        The control arm (first level); by default the first arm in sorted order (or in ``arm_order``).
+    arm_order
+        The arms in the order of the output (e.g. by dose); by default sorted.
     visit_order
         The visits in time order; by default sorted.
     """
-    arm_levels = _levels(data[arm].astype(str), None)
+    arm_levels = _levels(data[arm].astype(str), arm_order)
     if reference is not None:
         if reference not in arm_levels:
             raise ValueError(f"reference arm {reference!r} is not among {list(arm_levels)}")

@@ -50,6 +50,7 @@ from scipy import optimize, stats
 
 from haven.trials.stats.covariance import Structure, StructureCode
 from haven.trials.stats.design import Design, build_design
+from haven.trials.stats.inference import Estimate, t_inference
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -62,26 +63,6 @@ class _Pattern:
     visits: IntArray
     x: FloatArray  # (m, k, p)
     y: FloatArray  # (m, k)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """One linear combination ``k' beta`` with its inference.
-
-    ``lower``/``upper`` is the two-sided ``level`` confidence interval
-    ``estimate -/+ t(1 - alpha/2, df) * se``; ``t = estimate / se``; ``p`` the two-sided p value.
-    """
-
-    label: str
-    arm: str
-    visit: str | None
-    estimate: float
-    se: float
-    df: float
-    lower: float
-    upper: float
-    t: float
-    p: float
 
 
 @dataclass(frozen=True)
@@ -122,13 +103,15 @@ class MmrmFit:
         self, k: FloatArray, *, label: str = "", arm: str = "", visit: str | None = None, level: float = 0.95
     ) -> Estimate:
         """Estimate, SE, Satterthwaite df, confidence interval, t and two-sided p of ``k' beta``."""
-        est = float(k @ self.coef)
-        se = float(np.sqrt(k @ self.vcov @ k))
-        df = self.satterthwaite_df(k)
-        q = float(stats.t.ppf(0.5 + level / 2.0, df))
-        t = est / se
-        p = float(2.0 * stats.t.sf(abs(t), df))
-        return Estimate(label, arm, visit, est, se, df, est - q * se, est + q * se, t, p)
+        return t_inference(
+            estimate=float(k @ self.coef),
+            se=float(np.sqrt(k @ self.vcov @ k)),
+            df=self.satterthwaite_df(k),
+            label=label,
+            arm=arm,
+            visit=visit,
+            level=level,
+        )
 
     def f_test(self, hypothesis: FloatArray, *, term: str = "") -> FTest:
         """F test of ``L beta = 0`` (``L`` of full row rank) with Fai-Cornelius denominator df.
