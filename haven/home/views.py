@@ -24,6 +24,8 @@ from haven.dosing.services import SESSION_ROLES
 from haven.outcomes.models import SafetyAlert, SafetyAlertStatus
 from haven.patients import selectors as patient_selectors
 from haven.patients.roles import CONSENT_ROLES, NOTE_ROLES, READ_ROLES
+from haven.safety import selectors as safety_selectors
+from haven.safety.roles import MEDICAL_ROLES, RECORD_ROLES
 
 
 @dataclass
@@ -91,6 +93,26 @@ def _waiting_at(user: User, site: Site, roles: frozenset[Role]) -> list[Waiting]
             waiting.append(
                 Waiting(
                     _count(alerts, "session alert to acknowledge", "session alerts to acknowledge"), board_url
+                )
+            )
+    if roles & (MEDICAL_ROLES | RECORD_ROLES):
+        clocks = safety_selectors.clocks_due(site=site, moment=now())
+        if not roles & MEDICAL_ROLES:
+            clocks = clocks.filter(event__reporter=user)
+        due = clocks.count()
+        if due:
+            waiting.append(
+                Waiting(
+                    _count(due, "SAE report due or overdue", "SAE reports due or overdue"),
+                    reverse("safety:site", args=[site.public_id]),
+                )
+            )
+        drafts = safety_selectors.open_reviews(site=site).count()
+        if drafts:
+            waiting.append(
+                Waiting(
+                    _count(drafts, "safety event to review", "safety events to review"),
+                    reverse("safety:site", args=[site.public_id]),
                 )
             )
     if Role.SITE_ADMIN in roles:

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from haven.dosing.monitor import monitor_tick
 from haven.outcomes.monitor import outcomes_tick
+from haven.safety.services import safety_tick
 
 
 class Command(BaseCommand):
@@ -39,6 +40,11 @@ class Command(BaseCommand):
             if outcomes.escalated or outcomes.reminders:
                 self.stdout.write(
                     f"{outcomes.escalated} safety escalation(s), {outcomes.reminders} portal reminder(s)"
+                )
+            safety = safety_tick()
+            if safety.escalated or safety.drafted:
+                self.stdout.write(
+                    f"{safety.escalated} SAE clock escalation(s), {safety.drafted} safety event(s) drafted"
                 )
             if options["once"]:
                 return
