@@ -6,6 +6,7 @@ output from R stored in ``haven/trials/tests/reference`` with the script that pr
 - ``mmrm``: MMRM by REML, LS means, contrasts and Type 3 tests with Satterthwaite df.
 - ``covariance``: the visit covariance structures (us, cs, csh, ar1, arh1).
 - ``ancova``: ANCOVA with LS means, pairwise contrasts and the dose-response test.
+- ``proportions``: Wilson and exact intervals, risk differences, Fisher and chi-square tests.
 - ``inference``: t-based estimates, intervals and p values shared by the models.
 - ``design``: model matrices and the LS-means reference grid shared by the models.
 """
