@@ -24,6 +24,8 @@ from haven.safety.models import (
 from haven.safety.solicited import EFFECTS, TIME_POINTS
 
 LOCAL_TIME = {"type": "datetime-local"}
+# What a datetime-local input accepts as its value (entered and shown in the site's time zone).
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 BLANK = [("", "—")]
 EXPECTED = [("", "Not yet assessed"), ("yes", "Expected"), ("no", "Unexpected")]
 
@@ -37,9 +39,11 @@ class AeForm(forms.Form):
     description = forms.CharField(
         label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    onset_at = forms.DateTimeField(label="Onset", widget=forms.DateTimeInput(attrs=LOCAL_TIME))
+    onset_at = forms.DateTimeField(
+        label="Onset", widget=forms.DateTimeInput(attrs=LOCAL_TIME, format=LOCAL_FORMAT)
+    )
     resolved_at = forms.DateTimeField(
-        label="Resolved", required=False, widget=forms.DateTimeInput(attrs=LOCAL_TIME)
+        label="Resolved", required=False, widget=forms.DateTimeInput(attrs=LOCAL_TIME, format=LOCAL_FORMAT)
     )
     severity = forms.ChoiceField(label="Severity", required=False, choices=BLANK + list(Severity.choices))
     ctcae_grade = forms.TypedChoiceField(
@@ -58,7 +62,7 @@ class AeForm(forms.Form):
     awareness_at = forms.DateTimeField(
         label="Site aware since (serious events)",
         required=False,
-        widget=forms.DateTimeInput(attrs=LOCAL_TIME),
+        widget=forms.DateTimeInput(attrs=LOCAL_TIME, format=LOCAL_FORMAT),
     )
     death_date = forms.DateField(
         label="Date of death", required=False, widget=forms.DateInput(attrs={"type": "date"})

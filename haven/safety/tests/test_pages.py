@@ -77,6 +77,7 @@ def test_a_session_alert_prefills_the_form_and_the_link_is_kept(cast: Cast, cloc
     path = f"/courses/{session.course.public_id}/adverse-events/new/"
     page = alice.get(f"{path}?alert={alert.public_id}")
     assert 'value="Blood pressure increased"' in page.content.decode()
+    assert 'value="2026-11-25T10:00"' in page.content.decode()
     response = alice.post(
         path,
         _form(
