@@ -308,6 +308,7 @@ def mmrm_fit(
     reference: str | None = None,
     visit_order: Sequence[str] | None = None,
     covariance: StructureCode = "us",
+    arm_order: Sequence[str] | None = None,
 ) -> MmrmFit:
     """Fit ``outcome ~ arm * visit + covariates`` by REML with an unstructured visit covariance.
 
@@ -324,6 +325,8 @@ def mmrm_fit(
         The control arm; by default the first arm in sorted order.
     visit_order
         Visits in time order; by default sorted.
+    arm_order
+        Arms in output order (e.g. by dose); by default sorted, the reference first.
     covariance
         The visit covariance structure: ``us`` (unstructured), ``cs``, ``csh``, ``ar1`` or ``arh1``
         (see ``covariance``).
@@ -341,7 +344,13 @@ def mmrm_fit(
     needed = [outcome, subject, visit, arm, *covariates]
     rows = data.loc[data[needed].notna().all(axis=1), needed]
     design = build_design(
-        rows, arm=arm, visit=visit, covariates=covariates, reference=reference, visit_order=visit_order
+        rows,
+        arm=arm,
+        visit=visit,
+        covariates=covariates,
+        reference=reference,
+        visit_order=visit_order,
+        arm_order=arm_order,
     )
     x = design.x
     y = rows[outcome].to_numpy(dtype=np.float64)

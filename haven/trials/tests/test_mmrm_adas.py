@@ -1,0 +1,79 @@
+"""The MMRM version of the CDISC pilot's primary analysis (ADAS-Cog change, observed cases), against R.
+
+Rows: adqsadas PARAMCD ACTOT, efficacy population, analysis records at weeks 8, 16 and 24 that are
+observed (no LOCF rows); ``CHG ~ TRTP * AVISIT + SITEGR1 + BASE`` with an unstructured covariance by
+REML. Reference: ``reference/mmrm_adas.json`` from ``reference/mmrm_adas.R`` (nlme::gls with corSymm
++ varIdent; LS-means grid from emmeans; Satterthwaite df with numDeriv). Tolerances as in
+``test_mmrm.py``: 1e-4 absolute on coefficients, LS means and contrasts, 1e-3 relative on the
+covariance and df, 1e-4 relative on SEs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from haven.trials.stats.mmrm import MmrmFit, mmrm_fit
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
+REF: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent / "reference" / "mmrm_adas.json").read_text()
+)
+ARMS = ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
+VISITS = ("Week 8", "Week 16", "Week 24")
+
+
+@pytest.fixture(scope="module")
+def fit() -> MmrmFit:
+    path = DATA / "cdiscpilot01" / "adam" / "adqsadas.csv.gz"
+    if not path.exists():
+        pytest.skip("shared/data/cdiscpilot01 is not beside the repository")
+    adqs = pd.read_csv(path)
+    rows = adqs[
+        (adqs.PARAMCD == "ACTOT")
+        & (adqs.EFFFL == "Y")
+        & (adqs.ANL01FL == "Y")
+        & adqs.AVISIT.isin(VISITS)
+        & adqs.DTYPE.isna()
+    ].copy()
+    rows["SITEGR1"] = rows["SITEGR1"].astype(str)
+    return mmrm_fit(
+        rows,
+        outcome="CHG",
+        subject="USUBJID",
+        visit="AVISIT",
+        arm="TRTP",
+        covariates=["SITEGR1", "BASE"],
+        reference="Placebo",
+        arm_order=ARMS,
+        visit_order=VISITS,
+    )
+
+
+def test_fit_matches_nlme_gls(fit: MmrmFit) -> None:
+    assert (fit.n_obs, fit.n_subjects) == (REF["n_obs"], REF["n_subjects"])
+    assert list(fit.design.column_names) == REF["coef_names"]
+    assert fit.reml_loglik == pytest.approx(REF["reml_loglik"], abs=1e-5)
+    np.testing.assert_allclose(fit.coef, REF["coef"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(fit.covariance, np.array(REF["covariance"]), rtol=1e-3)
+
+
+def test_lsmeans_match_reference(fit: MmrmFit) -> None:
+    got = fit.lsmeans()
+    assert [e.label for e in got] == REF["lsmean_labels"]
+    np.testing.assert_allclose([e.estimate for e in got], REF["lsmean"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose([e.se for e in got], REF["lsmean_se"], rtol=1e-4)
+    np.testing.assert_allclose([e.df for e in got], REF["lsmean_df"], rtol=1e-3)
+
+
+def test_dose_contrasts_match_reference(fit: MmrmFit) -> None:
+    got = fit.contrasts()
+    assert [(e.arm, e.visit) for e in got] == [(a, v) for v in VISITS for a in ARMS[1:]]
+    np.testing.assert_allclose([e.estimate for e in got], REF["contrast"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose([e.se for e in got], REF["contrast_se"], rtol=1e-4)
+    np.testing.assert_allclose([e.df for e in got], REF["contrast_df"], rtol=1e-3)
