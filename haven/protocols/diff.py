@@ -100,7 +100,7 @@ def protocol_diff(old: Protocol, new: Protocol) -> list[str]:
         for change in _changes(old_visits[code], new_visits[code]):
             lines.append(f"Visit {code} ({new_visits[code].name}): {change}")
 
-    for section in ("dosing", "monitoring", "outcomes"):
+    for section in ("dosing", "monitoring", "outcomes", "safety"):
         before, after = getattr(old, section), getattr(new, section)
         if before is None and after is None:
             continue

@@ -296,6 +296,29 @@ class Outcomes(_Strict):
     remission: Remission | None = None
 
 
+class SeverityScale(StrEnum):
+    MILD_MODERATE_SEVERE = "mild_moderate_severe"
+    CTCAE = "ctcae"
+
+
+class Safety(_Strict):
+    """How adverse events are graded and serious ones reported; every value has a default [U]."""
+
+    severity_scale: SeverityScale = SeverityScale.MILD_MODERATE_SEVERE
+    initial_report_hours: int = Field(
+        default=24, ge=1, le=24 * 7, description="sponsor report after awareness"
+    )
+    expedited_days_fatal_or_life_threatening: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="regulatory report of a fatal or life-threatening, unexpected, related event",
+    )
+    expedited_days_other: int = Field(
+        default=15, ge=1, le=90, description="regulatory report of any other serious event"
+    )
+
+
 class Protocol(_Strict):
     code: Code
     version: str = Field(pattern=r"^\d+(\.\d+){0,2}$", description="e.g. 1, 1.1 or 2.0.1")
@@ -309,6 +332,7 @@ class Protocol(_Strict):
     eligibility: tuple[Criterion, ...] = ()
     instruments: tuple[InstrumentSchedule, ...] = ()
     outcomes: Outcomes | None = None
+    safety: Safety | None = None
 
     def visit(self, code: str) -> Visit:
         for visit in self.visits:

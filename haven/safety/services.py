@@ -25,6 +25,8 @@ from haven.dosing.models import Alert, DoseAdministration, DosingSession, Emerge
 from haven.dosing.services import notify
 from haven.outcomes.models import SafetyAlert
 from haven.patients.models import EnrollmentCourse, Visit
+from haven.protocols.schema import Safety, SeverityScale
+from haven.protocols.selectors import protocol_of
 from haven.safety import clocks
 from haven.safety.aesi import CODES, aesi_match
 from haven.safety.models import (
@@ -95,7 +97,12 @@ def _require_role(actor: Actor, site: Site, roles: frozenset[Role], what: str) -
     return user
 
 
-def _validate(data: AeData, *, site: Site, draft: bool) -> None:
+def safety_config(course: EnrollmentCourse) -> Safety:
+    """The protocol's safety block, or the defaults when it has none (every shipped file today)."""
+    return protocol_of(course.protocol_version).safety or clocks.DEFAULTS
+
+
+def _validate(data: AeData, *, site: Site, draft: bool, scale: SeverityScale) -> None:
     problems: dict[str, list[str]] = {}
     moment = now()
     if not data.verbatim_term.strip():
@@ -119,7 +126,9 @@ def _validate(data: AeData, *, site: Site, draft: bool) -> None:
         problems["severity"] = ["choose mild, moderate or severe"]
     if data.ctcae_grade is not None and not 1 <= data.ctcae_grade <= 5:
         problems["ctcae_grade"] = ["a CTCAE grade is 1 to 5"]
-    if not draft and not data.severity and data.ctcae_grade is None:
+    if not draft and scale == SeverityScale.CTCAE and data.ctcae_grade is None:
+        problems["ctcae_grade"] = ["the protocol grades adverse events by CTCAE: give the grade"]
+    elif not draft and not data.severity and data.ctcae_grade is None:
         problems["severity"] = ["give the severity (or a CTCAE grade)"]
     if data.relatedness and data.relatedness not in Relatedness.values:
         problems["relatedness"] = ["is not a known relatedness"]
@@ -186,13 +195,15 @@ def _sync_clocks(*, actor: Actor, event: AdverseEvent) -> None:
     existing = {c.kind: c for c in SaeClock.objects.select_for_update().filter(event=event)}
     running = event.serious and event.status != AeStatus.ENTERED_IN_ERROR and event.awareness_at is not None
     wanted: dict[str, datetime] = {}
+    config = safety_config(event.course)
     if running and event.awareness_at is not None:
-        wanted[ClockKind.INITIAL] = clocks.initial_due(event.awareness_at)
+        wanted[ClockKind.INITIAL] = clocks.initial_due(event.awareness_at, config)
         wanted[ClockKind.EXPEDITED] = clocks.expedited_due(
             event.awareness_at,
             fatal_or_life_threatening=event.death or event.life_threatening,
             unexpected=event.expected is not True,
             related=event.relatedness in RELATED or not event.relatedness,
+            config=config,
         )
     for kind, due in wanted.items():
         clock = existing.get(kind)
@@ -242,7 +253,7 @@ def ae_record(
     """Record an adverse event; a serious one starts its clocks."""
     site = course.site
     user = _require_role(actor, site, RECORD_ROLES, "Recording adverse events needs a clinical role.")
-    _validate(data, site=site, draft=draft)
+    _validate(data, site=site, draft=draft, scale=safety_config(course).severity_scale)
     problems: dict[str, list[str]] = {}
     if session is not None and session.course_id != course.pk:
         problems["session_id"] = ["is not a session of this course"]
@@ -306,7 +317,7 @@ def ae_update(
     if event.status == AeStatus.ENTERED_IN_ERROR:
         raise Conflict("This event was entered in error and takes no more changes.")
     draft = event.status == AeStatus.DRAFT and not confirm
-    _validate(data, site=site, draft=draft)
+    _validate(data, site=site, draft=draft, scale=safety_config(event.course).severity_scale)
     with transaction.atomic():
         event = AdverseEvent.objects.select_for_update().select_related("course__site").get(pk=event.pk)
         before = snapshot(event, _AUDITED)
