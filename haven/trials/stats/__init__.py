@@ -10,6 +10,7 @@ output from R stored in ``haven/trials/tests/reference`` with the script that pr
 - ``effect_size``: Cohen's d and Hedges' g, between and within groups, noncentral-t intervals.
 - ``incidence``: adverse-event incidence n (%) [events] by SOC, term and arm with Fisher p.
 - ``survival``: Kaplan-Meier with numbers at risk, median and interval; the log-rank test.
+- ``table1``: baseline characteristics by arm with ANOVA and chi-square p values.
 - ``inference``: t-based estimates, intervals and p values shared by the models.
 - ``design``: model matrices and the LS-means reference grid shared by the models.
 """

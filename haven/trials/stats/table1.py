@@ -1,0 +1,116 @@
+"""Table 1: baseline characteristics by arm, with a test of difference between arms.
+
+For a numeric variable, per arm and overall: n, mean, SD (``n - 1`` denominator), median (the
+average of the two middle values when n is even), minimum and maximum; and the one-way ANOVA F test
+of equal means across arms (``F = (SSB / (k - 1)) / (SSW / (N - k))``). For a categorical variable:
+n (%) of each level per arm and overall (percent of the arm's non-missing values), and Pearson's
+chi-square test of independence of arm and level (no continuity correction). Missing values are left
+out of every figure. This is the layout of the CDISC pilot's demographic table (CSR Table 14-2.01).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from haven.trials.stats.proportions import chi_square
+
+TOTAL = "Total"
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    sd: float
+    median: float
+    minimum: float
+    maximum: float
+
+
+@dataclass(frozen=True)
+class NumericRow:
+    variable: str
+    by_arm: dict[str, Summary]  # the arms, then "Total"
+    f: float
+    p: float
+
+
+@dataclass(frozen=True)
+class CategoricalRow:
+    variable: str
+    levels: tuple[str, ...]
+    counts: dict[str, dict[str, int]]  # arm (and "Total") -> level -> n
+    percents: dict[str, dict[str, float]]
+    chi_square: float
+    df: int
+    p: float
+
+
+def _summary(values: pd.Series[float]) -> Summary:
+    x = values.dropna().to_numpy(dtype=np.float64)
+    if len(x) == 0:
+        nan = float("nan")
+        return Summary(0, nan, nan, nan, nan, nan)
+    sd = float(x.std(ddof=1)) if len(x) > 1 else float("nan")
+    return Summary(len(x), float(x.mean()), sd, float(np.median(x)), float(x.min()), float(x.max()))
+
+
+def table1(
+    data: pd.DataFrame,
+    *,
+    arm: str,
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    arm_order: Sequence[str] | None = None,
+) -> list[NumericRow | CategoricalRow]:
+    """Rows for each numeric variable, then each categorical one (see the module docstring).
+
+    Parameters
+    ----------
+    data
+        One row per subject (e.g. ADSL filtered to a population).
+    arm
+        The arm column.
+    numeric, categorical
+        Variables summarised as numbers or as levels (levels sorted).
+    arm_order
+        The arms in output order; by default sorted.
+    """
+    arms = list(arm_order) if arm_order is not None else sorted(data[arm].astype(str).unique())
+    groups = {a: data[data[arm].astype(str) == a] for a in arms}
+    rows: list[NumericRow | CategoricalRow] = []
+    for name in numeric:
+        by_arm = {a: _summary(g[name]) for a, g in groups.items()}
+        by_arm[TOTAL] = _summary(pd.concat([g[name] for g in groups.values()]))
+        samples = [g[name].dropna().to_numpy(dtype=np.float64) for g in groups.values()]
+        result = stats.f_oneway(*samples)
+        rows.append(
+            NumericRow(variable=name, by_arm=by_arm, f=float(result.statistic), p=float(result.pvalue))
+        )
+    for name in categorical:
+        values = {a: g[name].dropna().astype(str) for a, g in groups.items()}
+        levels = tuple(sorted(set().union(*(set(v) for v in values.values()))))
+        counts = {a: {lv: int((v == lv).sum()) for lv in levels} for a, v in values.items()}
+        counts[TOTAL] = {lv: sum(counts[a][lv] for a in arms) for lv in levels}
+        percents = {
+            a: {lv: 100.0 * c[lv] / sum(c.values()) if sum(c.values()) else float("nan") for lv in levels}
+            for a, c in counts.items()
+        }
+        test = chi_square([[counts[a][lv] for lv in levels] for a in arms])
+        rows.append(
+            CategoricalRow(
+                variable=name,
+                levels=levels,
+                counts=counts,
+                percents=percents,
+                chi_square=test.statistic,
+                df=int(test.df),
+                p=test.p,
+            )
+        )
+    return rows
