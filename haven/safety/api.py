@@ -16,6 +16,7 @@ from haven.audit.signatures import signatures_for_many
 from haven.core.schemas import ERRORS
 from haven.core.time import now
 from haven.dosing.selectors import access_emergency
+from haven.outcomes.selectors import access_safety_alert
 from haven.safety import selectors, services
 from haven.safety.models import AdverseEvent, CausalityAssessment, SolicitedChecklist
 from haven.safety.schemas import (
@@ -29,6 +30,8 @@ from haven.safety.schemas import (
     AssessIn,
     AssessmentOut,
     ClockOut,
+    IncidenceOut,
+    IncidenceRowOut,
     QueueItemOut,
     ReportIn,
     ReportOut,
@@ -350,3 +353,33 @@ def solicited_record(
 def solicited_list(request: HttpRequest, course_id: uuid.UUID) -> list[SolicitedOut]:
     course = selectors.access_safety_course(user=principal_user(request), course_id=course_id)
     return [_solicited_out(c) for c in selectors.solicited_list(course=course)]
+
+
+@router.post(
+    "/safety-alerts/{alert_id}/adverse-event",
+    auth=user_auth,
+    response={201: AeOut, **ERRORS},
+    summary="Draft the safety event a questionnaire's suicidality flag needs reviewed (one per flag)",
+)
+def ae_from_safety_alert(request: HttpRequest, alert_id: uuid.UUID) -> Status[AeOut]:
+    user, actor = _user(request)
+    alert = access_safety_alert(user=user, alert_id=alert_id)
+    # The questionnaire's alert is readable by more roles than safety data: check both.
+    selectors.access_safety_course(user=user, course_id=alert.course.public_id)
+    return Status(201, ae_out(services.ae_from_safety_alert(actor=actor, alert=alert)))
+
+
+@router.get(
+    "/sites/{site_id}/adverse-events/incidence",
+    auth=user_auth,
+    response={200: IncidenceOut, **ERRORS},
+    summary="Incidence of recorded adverse events by special-interest category, SOC and PT (events, patients)",
+)
+def adverse_event_incidence(request: HttpRequest, site_id: uuid.UUID) -> IncidenceOut:
+    site = selectors.access_safety_site(user=principal_user(request), site_id=site_id)
+    tables = selectors.incidence(site=site)
+
+    def rows(name: str) -> list[IncidenceRowOut]:
+        return [IncidenceRowOut(label=label, events=n, patients=p) for label, n, p in tables[name]]
+
+    return IncidenceOut(by_category=rows("category"), by_soc=rows("soc"), by_pt=rows("pt"))

@@ -183,3 +183,15 @@ class SolicitedOut(Schema):
 
 def minutes(delta: timedelta | None) -> int | None:
     return None if delta is None else int(delta.total_seconds() // 60)
+
+
+class IncidenceRowOut(Schema):
+    label: str
+    events: int
+    patients: int
+
+
+class IncidenceOut(Schema):
+    by_category: list[IncidenceRowOut]
+    by_soc: list[IncidenceRowOut]
+    by_pt: list[IncidenceRowOut]

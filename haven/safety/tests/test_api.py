@@ -14,6 +14,8 @@ from django.test import Client
 from haven.audit.models import AuditEntry
 from haven.core.testing import PASSWORD, Cast, actor_of, client_for, otp_code
 from haven.dosing import services as dosing
+from haven.outcomes import services as outcomes
+from haven.outcomes.models import SafetyAlert
 from haven.safety import services
 from haven.safety.models import AdverseEvent, SaeClock
 from haven.safety.tests.helpers import T0, dosed, mild, serious
@@ -106,6 +108,7 @@ def test_the_blinded_rater_gets_not_found_on_every_safety_route(cast: Cast, cloc
     for method, path, body in (
         ("get", f"/sites/{s}/adverse-events", None),
         ("get", f"/sites/{s}/sae-queue", None),
+        ("get", f"/sites/{s}/adverse-events/incidence", None),
         ("post", f"/courses/{c}/adverse-events", _body()),
         ("get", f"/adverse-events/{e}", None),
         ("put", f"/adverse-events/{e}", _body(reason="x")),
@@ -198,3 +201,39 @@ def test_a_solicited_none_is_stored_through_the_api(cast: Cast, clock: Any) -> N
     assert response.json()["none_reported"] is True
     assert _send(alice, "post", path, {"time_point": "day1", "none_reported": False}).status_code == 422
     assert len(_send(alice, "get", path).json()) == 1
+
+
+def test_incidence_counts_events_and_patients_by_category(cast: Cast, clock: Any) -> None:
+    session = dosed(cast)
+    alice = actor_of(cast.alice)
+    services.ae_record(actor=alice, course=session.course, data=mild(verbatim_term="Euphoria"))
+    services.ae_record(actor=alice, course=session.course, data=mild(verbatim_term="Feeling high"))
+    services.ae_record(actor=alice, course=session.course, data=mild(verbatim_term="Nausea"))
+    body = _send(
+        client_for(cast.sam), "get", f"/sites/{cast.site_a.public_id}/adverse-events/incidence"
+    ).json()
+    assert body["by_category"] == [
+        {"label": "Positive-valence effects", "events": 2, "patients": 1},
+        {"label": "(no special interest)", "events": 1, "patients": 1},
+    ]
+    assert body["by_pt"] == [{"label": "(not coded)", "events": 3, "patients": 1}]
+
+
+def test_a_questionnaire_flag_can_be_drafted_for_review_at_once(cast: Cast, clock: Any) -> None:
+    session = dosed(cast)
+    outcomes.response_record(
+        actor=actor_of(cast.alice),
+        course=session.course,
+        instrument="phq9",
+        answers={f"phq9_{n}": 1 for n in range(1, 9)} | {"phq9_9": 2},
+    )
+    alert = SafetyAlert.objects.get()
+    path = f"/safety-alerts/{alert.public_id}/adverse-event"
+    assert _send(client_for(cast.riley), "post", path).status_code == 404
+    response = _send(client_for(cast.alice), "post", path)
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["source_safety_alert_id"]) == (
+        "draft",
+        str(alert.public_id),
+    )
+    assert _send(client_for(cast.alice), "post", path).json()["id"] == response.json()["id"]
