@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +55,7 @@ from haven.trials.stats.inference import Estimate, t_inference
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
+DfMethod = Literal["satterthwaite", "kenward-roger"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,76 @@ class MmrmFit:
     n_obs: int
     n_subjects: int
     converged: bool
+    # Kenward-Roger terms (only with ``mmrm_fit(..., kenward_roger=True)``): P_j, Q_ij and R_ij.
+    kr_p: FloatArray | None = None
+    kr_q: FloatArray | None = None
+    kr_r: FloatArray | None = None
+    kr_w: FloatArray | None = None
+
+    def _kr(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        if self.kr_p is None or self.kr_q is None or self.kr_r is None or self.kr_w is None:
+            raise ValueError("fit with kenward_roger=True for Kenward-Roger inference")
+        return self.kr_p, self.kr_q, self.kr_r, self.kr_w
+
+    def kenward_roger_vcov(self) -> FloatArray:
+        """Kenward-Roger's adjusted covariance of the coefficients (Kenward & Roger 1997, eq. 3)::
+
+            Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi,
+
+        with ``Phi = (X' V^-1 X)^-1``, ``P_i = -X' V^-1 (dV/dtheta_i) V^-1 X``,
+        ``Q_ij = X' V^-1 (dV/dtheta_i) V^-1 (dV/dtheta_j) V^-1 X``,
+        ``R_ij = X' V^-1 (d2V/dtheta_i dtheta_j) V^-1 X`` and ``W`` the covariance of ``theta_hat``
+        (the inverse observed REML information, as for Satterthwaite).
+
+        ``Phi_A`` depends on how ``Sigma`` is parameterised when ``R_ij`` is not zero. For the
+        unstructured matrix the parameters here are the elements of ``Sigma`` themselves, in which
+        ``Sigma`` is linear and ``R_ij = 0`` (SAS PROC MIXED's ``TYPE=UN``); their covariance is
+        ``J W_theta J'`` with ``J`` the Jacobian of the elements with respect to ``theta``. The other
+        structures use the parameters of ``covariance`` (log scale, ``tanh`` correlation) with
+        ``R_ij``.
+        """
+        p, q, r, w = self._kr()
+        phi = self.vcov
+        inner = np.einsum("ij,ijab->ab", w, q - 0.25 * r) - np.einsum(
+            "ij,iac,cd,jdb->ab", w, p, phi, p, optimize=True
+        )
+        adjusted: FloatArray = phi + 2.0 * phi @ inner @ phi
+        return adjusted
+
+    def kenward_roger_test(self, hypothesis: FloatArray, *, term: str = "") -> FTest:
+        """Kenward-Roger F test of ``L beta = 0`` (``L`` with ``q`` independent rows).
+
+        ``F = lambda (L b)' (L Phi_A L')^-1 (L b) / q`` on ``q`` and ``m`` df, where, with
+        ``Theta = L' (L Phi L')^-1 L`` and ``F_i = Theta Phi P_i Phi``:
+        ``A1 = sum W_ij tr(F_i) tr(F_j)``, ``A2 = sum W_ij tr(F_i F_j)``, ``B = (A1 + 6 A2) / 2q``,
+        ``g = ((q + 1) A1 - (q + 4) A2) / ((q + 2) A2)``, ``c1 = g / (3q + 2(1 - g))``,
+        ``c2 = (q - g) / (3q + 2(1 - g))``, ``c3 = (q + 2 - g) / (3q + 2(1 - g))``,
+        ``E = 1 / (1 - A2 / q)``, ``V = (2 / q) (1 + c1 B) / ((1 - c2 B)^2 (1 - c3 B))``,
+        ``rho = V / 2E^2``, ``m = 4 + (q + 2) / (q rho - 1)``, ``lambda = m / (E (m - 2))``
+        (Kenward & Roger 1997, section 4). For ``q = 1``, ``lambda = 1`` and ``m`` is the
+        Satterthwaite df computed with ``Phi``.
+        """
+        p, _, _, w = self._kr()
+        phi = self.vcov
+        q = hypothesis.shape[0]
+        theta = hypothesis.T @ np.linalg.solve(hypothesis @ phi @ hypothesis.T, hypothesis)
+        f_i = np.einsum("ab,bc,jcd,de->jae", theta, phi, p, phi)
+        traces = np.einsum("jaa->j", f_i)
+        a1 = float(traces @ w @ traces)
+        a2 = float(np.einsum("ij,iab,jba->", w, f_i, f_i))
+        b = (a1 + 6.0 * a2) / (2.0 * q)
+        g = ((q + 1) * a1 - (q + 4) * a2) / ((q + 2) * a2)
+        denom = 3.0 * q + 2.0 * (1.0 - g)
+        c1, c2, c3 = g / denom, (q - g) / denom, (q + 2 - g) / denom
+        e_star = 1.0 / (1.0 - a2 / q)
+        v_star = (2.0 / q) * (1.0 + c1 * b) / ((1.0 - c2 * b) ** 2 * (1.0 - c3 * b))
+        rho = v_star / (2.0 * e_star**2)
+        m = 4.0 + (q + 2.0) / (q * rho - 1.0)
+        lam = m / (e_star * (m - 2.0))
+        lb = hypothesis @ self.coef
+        adjusted = hypothesis @ self.kenward_roger_vcov() @ hypothesis.T
+        f = lam * float(lb @ np.linalg.solve(adjusted, lb)) / q
+        return FTest(term=term, f=f, df1=q, df2=m, p=float(stats.f.sf(f, q, m)))
 
     def satterthwaite_df(self, k: FloatArray) -> float:
         """Satterthwaite degrees of freedom of ``k' beta`` (formula in the module docstring)."""
@@ -100,13 +172,31 @@ class MmrmFit:
         return float(2.0 * variance**2 / (g @ self.theta_vcov @ g))
 
     def estimate(
-        self, k: FloatArray, *, label: str = "", arm: str = "", visit: str | None = None, level: float = 0.95
+        self,
+        k: FloatArray,
+        *,
+        label: str = "",
+        arm: str = "",
+        visit: str | None = None,
+        level: float = 0.95,
+        df: DfMethod = "satterthwaite",
     ) -> Estimate:
-        """Estimate, SE, Satterthwaite df, confidence interval, t and two-sided p of ``k' beta``."""
+        """Estimate, SE, df, confidence interval, t and two-sided p of ``k' beta``.
+
+        ``df="satterthwaite"``: SE from ``Phi``, Satterthwaite df. ``df="kenward-roger"``: SE from
+        Kenward-Roger's ``Phi_A`` and their df (for one contrast, the Satterthwaite df).
+        """
+        if df == "kenward-roger":
+            se = float(np.sqrt(k @ self.kenward_roger_vcov() @ k))
+            dof = self.kenward_roger_test(k[None, :]).df2
+        elif df == "satterthwaite":
+            se, dof = float(np.sqrt(k @ self.vcov @ k)), self.satterthwaite_df(k)
+        else:
+            raise ValueError(f"unknown df method {df!r}; use 'satterthwaite' or 'kenward-roger'")
         return t_inference(
             estimate=float(k @ self.coef),
-            se=float(np.sqrt(k @ self.vcov @ k)),
-            df=self.satterthwaite_df(k),
+            se=se,
+            df=dof,
             label=label,
             arm=arm,
             visit=visit,
@@ -165,7 +255,7 @@ class MmrmFit:
         tests.append(self.f_test(inter.reshape(-1, len(names)), term="arm:visit"))
         return tests
 
-    def lsmeans(self, *, level: float = 0.95) -> list[Estimate]:
+    def lsmeans(self, *, level: float = 0.95, df: DfMethod = "satterthwaite") -> list[Estimate]:
         """Least-squares means of every arm at every visit (visit-major, arms in design order).
 
         Each LS mean is ``k' beta`` for the reference-grid row of ``Design.grid_row``: equal weights
@@ -173,12 +263,12 @@ class MmrmFit:
         """
         d = self.design
         return [
-            self.estimate(d.grid_row(arm=a, visit=v), label=f"{a} {v}", arm=a, visit=v, level=level)
+            self.estimate(d.grid_row(arm=a, visit=v), label=f"{a} {v}", arm=a, visit=v, level=level, df=df)
             for v in d.visits
             for a in d.arms
         ]
 
-    def contrasts(self, *, level: float = 0.95) -> list[Estimate]:
+    def contrasts(self, *, level: float = 0.95, df: DfMethod = "satterthwaite") -> list[Estimate]:
         """Each arm minus the reference arm at each visit (difference of LS means)."""
         d = self.design
         ref = d.arms[0]
@@ -189,6 +279,7 @@ class MmrmFit:
                 arm=a,
                 visit=v,
                 level=level,
+                df=df,
             )
             for v in d.visits
             for a in d.arms[1:]
@@ -297,6 +388,52 @@ class _Reml:
         return out
 
 
+def _kr_terms(
+    reml: _Reml,
+    theta: FloatArray,
+    theta_vcov: FloatArray,
+    weighted: list[FloatArray],
+    inverses: list[FloatArray],
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``P_i``, ``Q_ij``, ``R_ij`` and ``W`` of ``MmrmFit.kenward_roger_vcov``.
+
+    Unstructured: in the elements of ``Sigma`` (``R = 0``). Otherwise in ``theta``, with second
+    derivatives of ``Sigma`` by central differences of the analytic first derivatives.
+    """
+    structure = reml.structure
+    d1 = structure.derivatives(theta)
+    q = len(theta)
+    d2 = np.zeros((q, q, reml.t, reml.t))
+    w = theta_vcov
+    if structure.code == "us":
+        rows, cols = np.tril_indices(reml.t)
+        jacobian = d1[:, rows, cols].T  # d sigma_(row, col) / d theta_j
+        w = jacobian @ theta_vcov @ jacobian.T
+        d1 = np.zeros((q, reml.t, reml.t))
+        d1[np.arange(q), rows, cols] = 1.0
+        d1[np.arange(q), cols, rows] = 1.0
+    else:
+        for j in range(q):
+            step = 1e-5 * max(1.0, abs(float(theta[j])))
+            up, down = theta.copy(), theta.copy()
+            up[j] += step
+            down[j] -= step
+            d2[:, j] = (structure.derivatives(up) - structure.derivatives(down)) / (2.0 * step)
+        d2 = (d2 + d2.transpose(1, 0, 2, 3)) / 2.0
+    p_terms = np.zeros((q, reml.p, reml.p))
+    q_terms = np.zeros((q, q, reml.p, reml.p))
+    r_terms = np.zeros((q, q, reml.p, reml.p))
+    for pat, xs, s_inv in zip(reml.patterns, weighted, inverses, strict=True):
+        ix = pat.visits
+        outer = np.einsum("mkp,mlq->klpq", xs, xs)
+        dp = d1[:, ix][:, :, ix]
+        p_terms -= np.einsum("jkl,klab->jab", dp, outer)
+        middle = np.einsum("ikl,lm,jmn->ijkn", dp, s_inv, dp)
+        q_terms += np.einsum("ijkl,klab->ijab", middle, outer)
+        r_terms += np.einsum("ijkl,klab->ijab", d2[:, :, ix][:, :, :, ix], outer)
+    return p_terms, q_terms, r_terms, w
+
+
 def mmrm_fit(
     data: pd.DataFrame,
     *,
@@ -309,6 +446,7 @@ def mmrm_fit(
     visit_order: Sequence[str] | None = None,
     covariance: StructureCode = "us",
     arm_order: Sequence[str] | None = None,
+    kenward_roger: bool = False,
 ) -> MmrmFit:
     """Fit ``outcome ~ arm * visit + covariates`` by REML with an unstructured visit covariance.
 
@@ -327,6 +465,8 @@ def mmrm_fit(
         Visits in time order; by default sorted.
     arm_order
         Arms in output order (e.g. by dose); by default sorted, the reference first.
+    kenward_roger
+        Also compute the terms of Kenward-Roger inference (``df="kenward-roger"``).
     covariance
         The visit covariance structure: ``us`` (unstructured), ``cs``, ``csh``, ``ar1`` or ``arh1``
         (see ``covariance``).
@@ -387,8 +527,10 @@ def mmrm_fit(
             break
     value, grad = reml.value_and_gradient(theta)
     sigma = reml.structure.sigma(theta)
-    a, b, _, _, weighted = reml.gls(sigma)
+    a, b, _, inverses, weighted = reml.gls(sigma)
     c = np.linalg.inv(a)
+    theta_vcov = 2.0 * np.linalg.inv(hess)
+    kr = _kr_terms(reml, theta, theta_vcov, weighted, inverses) if kenward_roger else (None, None, None, None)
     return MmrmFit(
         design=design,
         structure=covariance,
@@ -396,10 +538,14 @@ def mmrm_fit(
         vcov=c,
         covariance=sigma,
         theta=theta,
-        theta_vcov=2.0 * np.linalg.inv(hess),
+        theta_vcov=theta_vcov,
         vcov_jacobian=reml.vcov_jacobian(theta, c, weighted),
         reml_loglik=-value / 2.0,
         n_obs=len(y),
         n_subjects=len(np.unique(subjects)),
         converged=bool(np.max(np.abs(grad)) < 1e-4),
+        kr_p=kr[0],
+        kr_q=kr[1],
+        kr_r=kr[2],
+        kr_w=kr[3],
     )

@@ -12,6 +12,8 @@ numDeriv versions inside the JSON):
   on a REML likelihood parameterised by the elements of Sigma (emmeans' own gls df re-profile sigma
   and are not the textbook Satterthwaite df; they are stored for information only). The contrast at
   VIS1 (3.774, SE 1.074, df 145.5) is the treatment effect the mmrm package reports for this model.
+- Kenward-Roger: the same script, in the elements of Sigma (linear, so R_ij = 0) with the same W:
+  the adjusted covariance, LS-mean and contrast SEs and df, and the Type 3 F tests.
 - Type 3 F tests: the same script, Fai-Cornelius df on emmeans' consecutive-level hypotheses, with
   ``emmeans::joint_tests`` F ratios (printed to 3 decimals) as an independent check of F.
 
@@ -55,6 +57,7 @@ def fit(fev: pd.DataFrame) -> MmrmFit:
         arm="ARMCD",
         covariates=["RACE", "SEX"],
         reference="PBO",
+        kenward_roger=True,
     )
 
 
@@ -167,3 +170,44 @@ def test_single_row_f_test_is_the_squared_t_test(fit: MmrmFit) -> None:
     assert test.f == pytest.approx(contrast.t**2, rel=1e-12)
     assert test.df2 == pytest.approx(contrast.df, rel=1e-12)
     assert test.p == pytest.approx(contrast.p, rel=1e-9)
+
+
+def test_kenward_roger_covariance_matches_reference(fit: MmrmFit, ref: dict[str, Any]) -> None:
+    kr = ref["kenward_roger"]
+    np.testing.assert_allclose(fit.kenward_roger_vcov(), np.array(kr["vcov"]), rtol=1e-3, atol=1e-8)
+    lsmeans, contrasts = fit.lsmeans(df="kenward-roger"), fit.contrasts(df="kenward-roger")
+    np.testing.assert_allclose([e.se for e in lsmeans], kr["lsmean_se"], rtol=1e-4)
+    np.testing.assert_allclose([e.df for e in lsmeans], kr["lsmean_df"], rtol=1e-3)
+    np.testing.assert_allclose([e.se for e in contrasts], kr["contrast_se"], rtol=1e-4)
+    np.testing.assert_allclose([e.df for e in contrasts], kr["contrast_df"], rtol=1e-3)
+
+
+def test_kenward_roger_inflates_the_standard_errors(fit: MmrmFit) -> None:
+    plain, adjusted = fit.contrasts(), fit.contrasts(df="kenward-roger")
+    assert all(a.se > p.se for p, a in zip(plain, adjusted, strict=True))
+    # For one contrast the Kenward-Roger df are the Satterthwaite df (lambda = 1, m = 2 / A2).
+    np.testing.assert_allclose([a.df for a in adjusted], [p.df for p in plain], rtol=1e-9)
+
+
+def test_kenward_roger_type3_tests_match_reference(fit: MmrmFit, ref: dict[str, Any]) -> None:
+    d = fit.design
+    cells = np.array([[d.grid_row(arm=a, visit=v) for v in d.visits] for a in d.arms])
+    visit_means = cells.mean(axis=0)
+    arm_effect = cells[1:] - cells[:-1]
+    hypotheses = {
+        "AVISIT": visit_means[1:] - visit_means[:-1],
+        "ARMCD:AVISIT": (arm_effect[:, 1:] - arm_effect[:, :-1]).reshape(-1, len(d.column_names)),
+        "ARMCD": cells.mean(axis=1)[1:] - cells.mean(axis=1)[:-1],
+    }
+    for term, hypothesis in hypotheses.items():
+        got, want = fit.kenward_roger_test(hypothesis), ref["kenward_roger"]["type3"][term]
+        assert got.df1 == want["df1"]
+        assert got.f == pytest.approx(want["F"], rel=1e-4)
+        assert got.df2 == pytest.approx(want["df2"], rel=1e-3)
+        assert got.p == pytest.approx(want["p"], rel=1e-3)
+
+
+def test_kenward_roger_needs_its_terms(fev: pd.DataFrame) -> None:
+    plain = mmrm_fit(fev, outcome="FEV1", subject="USUBJID", visit="AVISIT", arm="ARMCD")
+    with pytest.raises(ValueError, match="kenward_roger=True"):
+        plain.contrasts(df="kenward-roger")

@@ -143,6 +143,70 @@ type3 <- lapply(names(type3_L), function(term) {
 })
 names(type3) <- names(type3_L)
 
+# Kenward-Roger (Kenward & Roger 1997) with theta = the elements of Sigma, in which Sigma is linear
+# (R_ij = 0), W as above: Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j)] Phi, and the F
+# scaling and denominator df of their section 4.
+phi <- vcov(fit)
+q_par <- length(theta_hat)
+d_sigma <- lapply(seq_len(q_par), function(j) {
+  e <- rep(0, q_par)
+  e[j] <- 1
+  to_sigma(e)
+})
+P <- lapply(seq_len(q_par), function(i) matrix(0, p, p))
+Q <- lapply(seq_len(q_par), function(i) lapply(seq_len(q_par), function(j) matrix(0, p, p)))
+for (rows in subj) {
+  v <- vis[rows]
+  si <- solve(sigma_mat[v, v, drop = FALSE])
+  xi <- X[rows, , drop = FALSE]
+  for (i in seq_len(q_par)) {
+    di <- d_sigma[[i]][v, v, drop = FALSE]
+    P[[i]] <- P[[i]] - t(xi) %*% si %*% di %*% si %*% xi
+    for (j in seq_len(q_par)) {
+      dj <- d_sigma[[j]][v, v, drop = FALSE]
+      Q[[i]][[j]] <- Q[[i]][[j]] + t(xi) %*% si %*% di %*% si %*% dj %*% si %*% xi
+    }
+  }
+}
+inner <- matrix(0, p, p)
+for (i in seq_len(q_par)) for (j in seq_len(q_par)) {
+  inner <- inner + W[i, j] * (Q[[i]][[j]] - P[[i]] %*% phi %*% P[[j]])
+}
+phi_a <- phi + 2 * phi %*% inner %*% phi
+kenward_roger <- function(L) {
+  L <- as.matrix(L)
+  q <- nrow(L)
+  theta_m <- t(L) %*% solve(L %*% phi %*% t(L)) %*% L
+  f_i <- lapply(P, function(Pi) theta_m %*% phi %*% Pi %*% phi)
+  a1 <- 0
+  a2 <- 0
+  for (i in seq_len(q_par)) for (j in seq_len(q_par)) {
+    a1 <- a1 + W[i, j] * sum(diag(f_i[[i]])) * sum(diag(f_i[[j]]))
+    a2 <- a2 + W[i, j] * sum(diag(f_i[[i]] %*% f_i[[j]]))
+  }
+  b <- (a1 + 6 * a2) / (2 * q)
+  g <- ((q + 1) * a1 - (q + 4) * a2) / ((q + 2) * a2)
+  den <- 3 * q + 2 * (1 - g)
+  c1 <- g / den
+  c2 <- (q - g) / den
+  c3 <- (q + 2 - g) / den
+  e_star <- 1 / (1 - a2 / q)
+  v_star <- (2 / q) * (1 + c1 * b) / ((1 - c2 * b)^2 * (1 - c3 * b))
+  rho <- v_star / (2 * e_star^2)
+  m <- 4 + (q + 2) / (q * rho - 1)
+  lambda <- m / (e_star * (m - 2))
+  lb <- L %*% coef(fit)
+  f_value <- lambda * as.numeric(t(lb) %*% solve(L %*% phi_a %*% t(L), lb)) / q
+  list(F = f_value, df1 = q, df2 = m, p = pf(f_value, q, m, lower.tail = FALSE))
+}
+kr_se <- function(L) sqrt(diag(L %*% phi_a %*% t(L)))
+kr <- list(
+  vcov = unname(phi_a),
+  lsmean_se = kr_se(emm_L), lsmean_df = apply(emm_L, 1, function(k) kenward_roger(t(k))$df2),
+  contrast_se = kr_se(con_L), contrast_df = apply(con_L, 1, function(k) kenward_roger(t(k))$df2),
+  type3 = lapply(type3_L, kenward_roger)
+)
+
 out <- list(
   software = list(
     R = R.version.string,
@@ -168,6 +232,7 @@ out <- list(
     lower = con_ci[, 1], upper = con_ci[, 2], t = con_t, p = con_p, emmeans_gls_df = con_df$df
   ),
   type3 = type3,
+  kenward_roger = kr,
   parameter_covariance_sigma_elements = unname(W)
 )
 
