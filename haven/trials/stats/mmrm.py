@@ -222,8 +222,11 @@ class MmrmFit:
         df2 = 2.0 * e / (e - q) if e > q else float("nan")
         return FTest(term=term, f=f, df1=q, df2=df2, p=float(stats.f.sf(f, q, df2)))
 
-    def type3(self) -> list[FTest]:
+    def type3(self, *, df: DfMethod = "satterthwaite") -> list[FTest]:
         """Type 3 F tests of arm, visit, each covariate and arm-by-visit, in that order.
+
+        ``df="satterthwaite"``: ``f_test`` (Fai-Cornelius); ``df="kenward-roger"``:
+        ``kenward_roger_test``.
 
         Each hypothesis is stated on the LS-means grid (as SAS Type 3 and ``emmeans::joint_tests``):
         arm, differences of consecutive arms' LS means averaged over visits; visit, of consecutive
@@ -231,13 +234,14 @@ class MmrmFit:
         differences of consecutive levels (its indicator columns); a numeric covariate, its slope.
         The tests do not depend on the reference levels chosen for the coding.
         """
+        test = self.kenward_roger_test if df == "kenward-roger" else self.f_test
         d = self.design
         cells = np.array([[d.grid_row(arm=a, visit=v) for v in d.visits] for a in d.arms])
         arm_means = cells.mean(axis=1)
         visit_means = cells.mean(axis=0)
         tests = [
-            self.f_test(arm_means[1:] - arm_means[:-1], term="arm"),
-            self.f_test(visit_means[1:] - visit_means[:-1], term="visit"),
+            test(arm_means[1:] - arm_means[:-1], term="arm"),
+            test(visit_means[1:] - visit_means[:-1], term="visit"),
         ]
         names = d.column_names
         for cov in d.covariates:
@@ -249,10 +253,10 @@ class MmrmFit:
             else:
                 rows = np.zeros((1, len(names)))
                 rows[0, names.index(cov.name)] = 1.0
-            tests.append(self.f_test(rows, term=cov.name))
+            tests.append(test(rows, term=cov.name))
         d_arm = cells[1:] - cells[:-1]
         inter = d_arm[:, 1:] - d_arm[:, :-1]
-        tests.append(self.f_test(inter.reshape(-1, len(names)), term="arm:visit"))
+        tests.append(test(inter.reshape(-1, len(names)), term="arm:visit"))
         return tests
 
     def lsmeans(self, *, level: float = 0.95, df: DfMethod = "satterthwaite") -> list[Estimate]:
