@@ -25,12 +25,12 @@ def cast(db: None) -> Cast:
 def transactional_db(transactional_db: None) -> Iterator[None]:
     """Tests that commit for real (races, the browser) end with a flush of every table.
 
-    The audit tables refuse DELETE and TRUNCATE, so the triggers are dropped for these tests.
+    The audit tables and the ledger refuse DELETE and TRUNCATE, so the triggers are dropped for these tests.
     pytest-django runs all of them after the ordinary database tests, which keep the triggers.
     A live board's LISTEN connection (PostgreSQL) is closed after each, so the test database
     can be dropped at the end.
     """
-    triggers.remove(connection)
+    triggers.remove(connection, triggers.TABLES + triggers.OTHER_APPEND_ONLY)
     yield
     events.stop_listener()
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "haven.screening",
     "haven.dosing",
     "haven.outcomes",
+    "haven.inventory",
     "haven.safety",
     "haven.home",
     "haven.demo",

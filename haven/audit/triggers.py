@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 TABLES = ("audit_auditentry", "audit_signature")
+# Other append-only tables (each app's migration installs its own with ``install(tables=...)``);
+# the tests that flush the database remove them all (``TABLES + OTHER_APPEND_ONLY``).
+OTHER_APPEND_ONLY = ("inventory_ledgerentry",)
 
 _POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION haven_refuse_change() RETURNS trigger AS $$
@@ -22,11 +25,11 @@ $$ LANGUAGE plpgsql;
 """
 
 
-def install(connection: Any) -> None:
+def install(connection: Any, tables: tuple[str, ...] = TABLES) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_POSTGRES_FUNCTION)
-            for table in TABLES:
+            for table in tables:
                 cursor.execute(
                     f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                     "FOR EACH ROW EXECUTE FUNCTION haven_refuse_change();"
@@ -36,7 +39,7 @@ def install(connection: Any) -> None:
                     "FOR EACH STATEMENT EXECUTE FUNCTION haven_refuse_change();"
                 )
         elif connection.vendor == "sqlite":
-            for table in TABLES:
+            for table in tables:
                 for operation in ("UPDATE", "DELETE"):
                     name = f"{table}_no_{operation.lower()}"
                     message = f"haven: {table} is append-only; {operation} refused"
@@ -46,13 +49,13 @@ def install(connection: Any) -> None:
                     )
 
 
-def remove(connection: Any) -> None:
+def remove(connection: Any, tables: tuple[str, ...] = TABLES) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            for table in TABLES:
+            for table in tables:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
         elif connection.vendor == "sqlite":
-            for table in TABLES:
+            for table in tables:
                 for operation in ("update", "delete"):
                     cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation};")
