@@ -334,7 +334,7 @@ class _Reml:
             s = sigma[np.ix_(pat.visits, pat.visits)]
             c = np.linalg.cholesky(s)
             s_inv = np.linalg.inv(s)
-            xs = np.einsum("kl,mlp->mkp", s_inv, pat.x)
+            xs = np.matmul(s_inv, pat.x)  # S X_i for every subject of the pattern
             flat = xs.reshape(-1, self.p)
             a += flat.T @ pat.x.reshape(-1, self.p)
             b += flat.T @ pat.y.ravel()
@@ -358,7 +358,10 @@ class _Reml:
             rs = r @ s_inv
             quad += float(np.sum(rs * r))
             xsc = xs @ c
-            g = len(r) * s_inv - rs.T @ rs - np.einsum("mkp,mlp->kl", xsc, xs)
+            k = len(pat.visits)
+            # sum_i S X_i C X_i' S as one product over (subject, coefficient) pairs.
+            spread = xsc.transpose(1, 0, 2).reshape(k, -1) @ xs.transpose(1, 0, 2).reshape(k, -1).T
+            g = len(r) * s_inv - rs.T @ rs - spread
             grad_sigma[np.ix_(pat.visits, pat.visits)] += g
         sign, logdet_a = np.linalg.slogdet(a)
         if sign <= 0:
@@ -516,19 +519,25 @@ def mmrm_fit(
         reml.value_and_gradient, theta, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 1000}
     )
     theta = np.asarray(result.x, dtype=np.float64)
-    # Newton polish: BFGS stops near the optimum; a few exact-Hessian steps reach it to machine
-    # precision, and the Hessian is needed for the degrees of freedom anyway.
+    # Newton polish: BFGS stops near the optimum; Newton steps with the Hessian there reach it to
+    # machine precision. The Hessian is needed for the degrees of freedom anyway; it is computed
+    # again only if the polish moved theta.
     hess = reml.hessian(theta)
-    for _ in range(5):
-        value, grad = reml.value_and_gradient(theta)
+    moved = False
+    value, grad = reml.value_and_gradient(theta)
+    for _ in range(8):
+        if np.max(np.abs(grad)) < 1e-9:
+            break
         step = np.linalg.solve(hess, grad)
         candidate = theta - step
-        if reml.value_and_gradient(candidate)[0] > value:
+        cand_value, cand_grad = reml.value_and_gradient(candidate)
+        if cand_value > value:
             break
-        theta = candidate
-        hess = reml.hessian(theta)
+        theta, value, grad, moved = candidate, cand_value, cand_grad, True
         if np.max(np.abs(step)) < 1e-10:
             break
+    if moved:
+        hess = reml.hessian(theta)
     value, grad = reml.value_and_gradient(theta)
     sigma = reml.structure.sigma(theta)
     a, b, _, inverses, weighted = reml.gls(sigma)
