@@ -7,6 +7,8 @@ output from R stored in ``haven/trials/tests/reference`` with the script that pr
 - ``covariance``: the visit covariance structures (us, cs, csh, ar1, arh1).
 - ``ancova``: ANCOVA with LS means, pairwise contrasts and the dose-response test.
 - ``proportions``: Wilson and exact intervals, risk differences, Fisher and chi-square tests.
+- ``responses``: MAPP response categories (withdrawn, remission, loss of diagnosis, responder,
+  non-responder) and their proportions by arm.
 - ``effect_size``: Cohen's d and Hedges' g, between and within groups, noncentral-t intervals.
 - ``incidence``: adverse-event incidence n (%) [events] by SOC, term and arm with Fisher p.
 - ``survival``: Kaplan-Meier with numbers at risk, median and interval; the log-rank test.
