@@ -317,6 +317,9 @@ class Safety(_Strict):
     expedited_days_other: int = Field(
         default=15, ge=1, le=90, description="regulatory report of any other serious event"
     )
+    solicited_time_points: tuple[Code, ...] = Field(
+        default=(), description="when the solicited-effects checklist is asked; empty: Haven's defaults"
+    )
 
 
 class Protocol(_Strict):

@@ -132,8 +132,13 @@ class SolicitedForm(forms.Form):
     time_point = forms.ChoiceField(label="Time point", choices=TIME_POINTS)
     none_reported = forms.BooleanField(label="None of these effects", required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, time_points: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if time_points:
+            labels = dict(TIME_POINTS)
+            field = self.fields["time_point"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [(code, labels.get(code, code)) for code in time_points]
         for code, label in EFFECTS:
             self.fields[f"effect_{code}"] = forms.BooleanField(label=label, required=False)
 

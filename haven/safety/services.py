@@ -48,7 +48,7 @@ from haven.safety.models import (
     SolicitedChecklist,
 )
 from haven.safety.roles import CODING_ROLES, MEDICAL_ROLES, RECORD_ROLES
-from haven.safety.solicited import EFFECT_CODES, TIME_POINT_CODES
+from haven.safety.solicited import EFFECT_CODES, TIME_POINTS
 
 _CRITERIA = tuple(name for name, _ in SERIOUSNESS_CRITERIA)
 
@@ -100,6 +100,11 @@ def _require_role(actor: Actor, site: Site, roles: frozenset[Role], what: str) -
 def safety_config(course: EnrollmentCourse) -> Safety:
     """The protocol's safety block, or the defaults when it has none (every shipped file today)."""
     return protocol_of(course.protocol_version).safety or clocks.DEFAULTS
+
+
+def time_points_of(course: EnrollmentCourse) -> tuple[str, ...]:
+    """The solicited checklist's time points: the protocol's, else Haven's defaults."""
+    return safety_config(course).solicited_time_points or tuple(code for code, _ in TIME_POINTS)
 
 
 def _validate(data: AeData, *, site: Site, draft: bool, scale: SeverityScale) -> None:
@@ -609,7 +614,7 @@ def solicited_record(
     """A checklist at a time point: either "none" explicitly, or an answer for every effect."""
     site = course.site
     user = _require_role(actor, site, RECORD_ROLES, "Solicited effects are recorded by clinical staff.")
-    if time_point not in TIME_POINT_CODES:
+    if time_point not in time_points_of(course):
         raise field_error("time_point", "is not one of the checklist's time points")
     unknown = [code for code in answers if code not in EFFECT_CODES]
     if unknown:

@@ -404,7 +404,7 @@ def solicited(request: HttpRequest, course_id: str) -> HttpResponse:
     user = _user(request)
     course = selectors.access_safety_course(user=user, course_id=course_id)
     can_record = bool(roles_for(user, course.site) & RECORD_ROLES)
-    form = SolicitedForm(request.POST or None)
+    form = SolicitedForm(request.POST or None, time_points=services.time_points_of(course))
     status = 200
     if request.method == "POST":
         if not can_record:

@@ -26,6 +26,7 @@ safety:
   severity_scale: ctcae
   initial_report_hours: 12
   expedited_days_other: 10
+  solicited_time_points: [session_end, day3]
 """
 
 
@@ -59,3 +60,10 @@ def test_a_protocol_with_a_safety_block_grades_by_ctcae_and_sets_the_clocks(cast
     aware = T0 + timedelta(minutes=70)
     due = {c.kind: c.due_at for c in SaeClock.objects.filter(event=event)}
     assert due == {"initial": aware + timedelta(hours=12), "expedited": aware + timedelta(days=10)}
+    services.solicited_record(
+        actor=actor_of(cast.alice), course=course, time_point="day3", none_reported=True, answers={}
+    )
+    with pytest.raises(ValidationFailed):
+        services.solicited_record(
+            actor=actor_of(cast.alice), course=course, time_point="day7", none_reported=True, answers={}
+        )
