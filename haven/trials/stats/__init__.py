@@ -1,4 +1,4 @@
-"""The trial analysis engine: pure numerics (numpy, scipy, statsmodels), no Django.
+"""The trial analysis engine: pure numerics (numpy, scipy, pandas), no Django.
 
 Every function documents its formula and references; every analysis is tested against reference
 output from R stored in ``haven/trials/tests/reference`` with the script that produced it.
