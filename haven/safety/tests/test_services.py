@@ -237,6 +237,9 @@ def test_reports_stop_their_clocks_and_follow_ups_are_numbered(cast: Cast, clock
     with pytest.raises(Conflict):
         services.sae_report_submit(actor=priya, event=event, kind="initial", narrative="again")
     assert [c.kind for c in selectors.clock_queue(site=cast.site_a)] == ["expedited"]
+    assert AuditEntry.objects.filter(record_type="safety.saereport", action="create").count() == 3
+    stop = AuditEntry.objects.get(record_type="safety.saeclock", action="update")
+    assert stop.reason == "Initial report submitted"
 
 
 def test_an_overdue_clock_escalates_once_by_notification(cast: Cast, clock: Any) -> None:
