@@ -29,6 +29,7 @@ class Covariate:
     name: str
     levels: tuple[str, ...]
     mean: float
+    by_visit: bool = False  # numeric only: a slope per visit (the covariate-by-visit interaction)
 
     @property
     def categorical(self) -> bool:
@@ -87,6 +88,7 @@ def _rows(
     arm_cols = np.column_stack([arm_values == a for a in arms[1:]]).astype(np.float64)
     blocks: list[FloatArray] = [np.ones((n, 1)), arm_cols.reshape(n, len(arms) - 1)]
     visit_cols = np.zeros((n, 0))
+    numeric: dict[str, FloatArray] = {}
     if visit_values is not None:
         visit_cols = np.column_stack([visit_values == v for v in visits[1:]]).astype(np.float64)
         visit_cols = visit_cols.reshape(n, len(visits) - 1)
@@ -97,19 +99,24 @@ def _rows(
             if cov.categorical:
                 blocks.append(np.full((n, len(cov.levels) - 1), 1.0 / len(cov.levels)))
             else:
-                blocks.append(np.full((n, 1), cov.mean))
+                numeric[cov.name] = np.full(n, cov.mean)
+                blocks.append(numeric[cov.name].reshape(n, 1))
             continue
         values = covariate_values[cov.name]
         if cov.categorical:
             blocks.append(np.column_stack([values == lv for lv in cov.levels[1:]]).astype(np.float64))
         else:
-            blocks.append(np.asarray(values, dtype=np.float64).reshape(n, 1))
+            numeric[cov.name] = np.asarray(values, dtype=np.float64)
+            blocks.append(numeric[cov.name].reshape(n, 1))
     if visit_values is not None:
         inter = [
             visit_cols[:, j] * arm_cols[:, i] for j in range(len(visits) - 1) for i in range(len(arms) - 1)
         ]
         if inter:
             blocks.append(np.column_stack(inter))
+        for cov in covariates:
+            if cov.by_visit:
+                blocks.append(visit_cols * numeric[cov.name][:, None])
     return np.hstack(blocks)
 
 
@@ -122,6 +129,7 @@ def build_design(
     reference: str | None = None,
     visit_order: Sequence[str] | None = None,
     arm_order: Sequence[str] | None = None,
+    by_visit: Sequence[str] = (),
 ) -> Design:
     """Build the model matrix of ``arm * visit + covariates`` (or ``arm + covariates`` without visit).
 
@@ -156,9 +164,13 @@ def build_design(
         col = data[name]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             numeric = col.to_numpy(dtype=np.float64)
-            covs.append(Covariate(name=name, levels=(), mean=float(numeric.mean())))
+            covs.append(
+                Covariate(name=name, levels=(), mean=float(numeric.mean()), by_visit=name in by_visit)
+            )
             values[name] = numeric
         else:
+            if name in by_visit:
+                raise ValueError(f"by_visit takes numeric covariates; {name!r} is categorical")
             text = col.astype(str)
             covs.append(Covariate(name=name, levels=_levels(text, None), mean=float("nan")))
             values[name] = text.to_numpy(dtype=object)
@@ -178,6 +190,7 @@ def build_design(
     for cov in covs:
         names.extend([f"{cov.name}{lv}" for lv in cov.levels[1:]] if cov.categorical else [cov.name])
     names.extend(f"{arm}{a}:{visit}{v}" for v in visit_levels[1:] for a in arm_levels[1:])
+    names.extend(f"{visit}{v}:{cov.name}" for cov in covs if cov.by_visit for v in visit_levels[1:])
     return Design(
         x=x,
         column_names=tuple(names),

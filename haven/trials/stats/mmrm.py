@@ -454,6 +454,7 @@ def mmrm_fit(
     covariance: StructureCode = "us",
     arm_order: Sequence[str] | None = None,
     kenward_roger: bool = False,
+    by_visit: Sequence[str] = (),
 ) -> MmrmFit:
     """Fit ``outcome ~ arm * visit + covariates`` by REML with an unstructured visit covariance.
 
@@ -472,6 +473,8 @@ def mmrm_fit(
         Visits in time order; by default sorted.
     arm_order
         Arms in output order (e.g. by dose); by default sorted, the reference first.
+    by_visit
+        Numeric covariates that also get a slope per visit (e.g. ``["BASE"]`` for baseline by visit).
     kenward_roger
         Also compute the terms of Kenward-Roger inference (``df="kenward-roger"``).
     covariance
@@ -498,6 +501,7 @@ def mmrm_fit(
         reference=reference,
         visit_order=visit_order,
         arm_order=arm_order,
+        by_visit=by_visit,
     )
     x = design.x
     y = rows[outcome].to_numpy(dtype=np.float64)

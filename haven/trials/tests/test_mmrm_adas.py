@@ -1,8 +1,8 @@
 """The MMRM version of the CDISC pilot's primary analysis (ADAS-Cog change, observed cases), against R.
 
 Rows: adqsadas PARAMCD ACTOT, efficacy population, analysis records at weeks 8, 16 and 24 that are
-observed (no LOCF rows); ``CHG ~ TRTP * AVISIT + SITEGR1 + BASE`` with an unstructured covariance by
-REML. Reference: ``reference/mmrm_adas.json`` from ``reference/mmrm_adas.R`` (nlme::gls with corSymm
+observed (no LOCF rows); ``CHG ~ TRTP * AVISIT + SITEGR1 + BASE`` (``main``) and the same with a
+baseline slope per visit (``+ AVISIT:BASE``, ``base_by_visit``), unstructured covariance, REML. Reference: ``reference/mmrm_adas.json`` from ``reference/mmrm_adas.R`` (nlme::gls with corSymm
 + varIdent; LS-means grid from emmeans; Satterthwaite df with numDeriv). Tolerances as in
 ``test_mmrm.py``: 1e-4 absolute on coefficients, LS means and contrasts, 1e-3 relative on the
 covariance and df, 1e-4 relative on SEs.
@@ -28,8 +28,11 @@ ARMS = ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
 VISITS = ("Week 8", "Week 16", "Week 24")
 
 
+MODELS: dict[str, tuple[str, ...]] = {"main": (), "base_by_visit": ("BASE",)}
+
+
 @pytest.fixture(scope="module")
-def fit() -> MmrmFit:
+def rows() -> pd.DataFrame:
     path = DATA / "cdiscpilot01" / "adam" / "adqsadas.csv.gz"
     if not path.exists():
         pytest.skip("shared/data/cdiscpilot01 is not beside the repository")
@@ -42,7 +45,13 @@ def fit() -> MmrmFit:
         & adqs.DTYPE.isna()
     ].copy()
     rows["SITEGR1"] = rows["SITEGR1"].astype(str)
-    return mmrm_fit(
+    return rows
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def model(request: pytest.FixtureRequest, rows: pd.DataFrame) -> tuple[MmrmFit, dict[str, Any]]:
+    name: str = request.param
+    fit = mmrm_fit(
         rows,
         outcome="CHG",
         subject="USUBJID",
@@ -52,28 +61,41 @@ def fit() -> MmrmFit:
         reference="Placebo",
         arm_order=ARMS,
         visit_order=VISITS,
+        by_visit=MODELS[name],
     )
+    return fit, REF[name]
 
 
-def test_fit_matches_nlme_gls(fit: MmrmFit) -> None:
-    assert (fit.n_obs, fit.n_subjects) == (REF["n_obs"], REF["n_subjects"])
-    assert list(fit.design.column_names) == REF["coef_names"]
-    assert fit.reml_loglik == pytest.approx(REF["reml_loglik"], abs=1e-5)
-    np.testing.assert_allclose(fit.coef, REF["coef"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose(fit.covariance, np.array(REF["covariance"]), rtol=1e-3)
+def test_fit_matches_nlme_gls(model: tuple[MmrmFit, dict[str, Any]]) -> None:
+    fit, ref = model
+    assert (fit.n_obs, fit.n_subjects) == (ref["n_obs"], ref["n_subjects"])
+    assert list(fit.design.column_names) == ref["coef_names"]
+    assert fit.reml_loglik == pytest.approx(ref["reml_loglik"], abs=1e-5)
+    np.testing.assert_allclose(fit.coef, ref["coef"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(fit.covariance, np.array(ref["covariance"]), rtol=1e-3)
 
 
-def test_lsmeans_match_reference(fit: MmrmFit) -> None:
+def test_lsmeans_match_reference(model: tuple[MmrmFit, dict[str, Any]]) -> None:
+    fit, ref = model
     got = fit.lsmeans()
-    assert [e.label for e in got] == REF["lsmean_labels"]
-    np.testing.assert_allclose([e.estimate for e in got], REF["lsmean"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose([e.se for e in got], REF["lsmean_se"], rtol=1e-4)
-    np.testing.assert_allclose([e.df for e in got], REF["lsmean_df"], rtol=1e-3)
+    assert [e.label for e in got] == ref["lsmean_labels"]
+    np.testing.assert_allclose([e.estimate for e in got], ref["lsmean"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose([e.se for e in got], ref["lsmean_se"], rtol=1e-4)
+    np.testing.assert_allclose([e.df for e in got], ref["lsmean_df"], rtol=1e-3)
 
 
-def test_dose_contrasts_match_reference(fit: MmrmFit) -> None:
+def test_dose_contrasts_match_reference(model: tuple[MmrmFit, dict[str, Any]]) -> None:
+    fit, ref = model
     got = fit.contrasts()
     assert [(e.arm, e.visit) for e in got] == [(a, v) for v in VISITS for a in ARMS[1:]]
-    np.testing.assert_allclose([e.estimate for e in got], REF["contrast"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose([e.se for e in got], REF["contrast_se"], rtol=1e-4)
-    np.testing.assert_allclose([e.df for e in got], REF["contrast_df"], rtol=1e-3)
+    np.testing.assert_allclose([e.estimate for e in got], ref["contrast"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose([e.se for e in got], ref["contrast_se"], rtol=1e-4)
+    np.testing.assert_allclose([e.df for e in got], ref["contrast_df"], rtol=1e-3)
+
+
+def test_by_visit_takes_numeric_covariates_of_the_model(rows: pd.DataFrame) -> None:
+    common: dict[str, Any] = {"outcome": "CHG", "subject": "USUBJID", "visit": "AVISIT", "arm": "TRTP"}
+    with pytest.raises(ValueError, match="categorical"):
+        mmrm_fit(rows, covariates=["SITEGR1"], by_visit=["SITEGR1"], **common)
+    with pytest.raises(ValueError, match="by_visit"):
+        mmrm_fit(rows, covariates=["SITEGR1"], by_visit=["BASE"], **common)

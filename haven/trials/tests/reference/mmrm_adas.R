@@ -1,7 +1,9 @@
 # Reference output for haven/trials/tests/test_mmrm_adas.py: the MMRM version of the CDISC pilot's
 # primary analysis. ADAS-Cog (11) change from baseline, observed cases (no LOCF rows: DTYPE empty),
 # efficacy population, analysis records (ANL01FL == "Y") at weeks 8, 16 and 24;
-#   CHG ~ TRTP * AVISIT + SITEGR1 + BASE, unstructured covariance (corSymm + varIdent), REML.
+#   main           CHG ~ TRTP * AVISIT + SITEGR1 + BASE
+#   base_by_visit  the same + AVISIT:BASE (a baseline slope per visit)
+# unstructured covariance (corSymm + varIdent), REML.
 # LS means at week 24 and each dose minus placebo per visit on emmeans' grid (pooled sites weighted
 # equally, BASE at its mean over the analysed rows); Satterthwaite df as in mmrm_fev.R (numDeriv on a
 # REML likelihood in the elements of Sigma). Run from the repository root:
@@ -23,78 +25,86 @@ d$SITEGR1 <- factor(d$SITEGR1)
 d$USUBJID <- factor(d$USUBJID)
 d <- d[order(d$USUBJID, d$AVISIT), ]
 
-fit <- gls(CHG ~ TRTP * AVISIT + SITEGR1 + BASE, data = d,
-  correlation = corSymm(form = ~ as.integer(AVISIT) | USUBJID), weights = varIdent(form = ~ 1 | AVISIT),
-  method = "REML", control = glsControl(tolerance = 1e-10, msTol = 1e-10, maxIter = 500, msMaxIter = 500))
-complete <- names(which(table(droplevels(d$USUBJID)) == 3))[1]
-sigma_mat <- unclass(getVarCov(fit, individual = complete))
+analyse <- function(model) {
+  fit <- gls(model, data = d,
+    correlation = corSymm(form = ~ as.integer(AVISIT) | USUBJID), weights = varIdent(form = ~ 1 | AVISIT),
+    method = "REML", control = glsControl(tolerance = 1e-10, msTol = 1e-10, maxIter = 500, msMaxIter = 500))
+  complete <- names(which(table(droplevels(d$USUBJID)) == 3))[1]
+  sigma_mat <- unclass(getVarCov(fit, individual = complete))
 
-grid_fit <- lm(CHG ~ TRTP * AVISIT + SITEGR1 + BASE, data = d)
-grid <- emmeans(grid_fit, ~ TRTP | AVISIT)
-emm_L <- grid@linfct
-con_L <- contrast(grid, "trt.vs.ctrl")@linfct
+  grid_fit <- lm(model, data = d)
+  grid <- emmeans(grid_fit, ~ TRTP | AVISIT)
+  emm_L <- grid@linfct
+  con_L <- contrast(grid, "trt.vs.ctrl")@linfct
 
-X <- model.matrix(CHG ~ TRTP * AVISIT + SITEGR1 + BASE, data = d)
-y <- d$CHG
-subj <- split(seq_len(nrow(d)), droplevels(d$USUBJID))
-vis <- as.integer(d$AVISIT)
-lt <- which(lower.tri(sigma_mat, diag = TRUE))
-to_sigma <- function(theta) {
-  s <- matrix(0, 3, 3)
-  s[lt] <- theta
-  s + t(s) - diag(diag(s))
-}
-precision_sums <- function(theta) {
-  s <- to_sigma(theta)
-  xtvx <- matrix(0, ncol(X), ncol(X))
-  xtvy <- rep(0, ncol(X))
-  logdet <- 0
-  for (rows in subj) {
-    v <- vis[rows]
-    si <- solve(s[v, v, drop = FALSE])
-    xi <- X[rows, , drop = FALSE]
-    xtvx <- xtvx + t(xi) %*% si %*% xi
-    xtvy <- xtvy + t(xi) %*% si %*% y[rows]
-    logdet <- logdet + as.numeric(determinant(s[v, v, drop = FALSE])$modulus)
+  X <- model.matrix(model, data = d)
+  y <- d$CHG
+  subj <- split(seq_len(nrow(d)), droplevels(d$USUBJID))
+  vis <- as.integer(d$AVISIT)
+  lt <- which(lower.tri(sigma_mat, diag = TRUE))
+  to_sigma <- function(theta) {
+    s <- matrix(0, 3, 3)
+    s[lt] <- theta
+    s + t(s) - diag(diag(s))
   }
-  list(xtvx = xtvx, xtvy = xtvy, logdet = logdet)
-}
-reml_m2ll <- function(theta) {
-  ps <- precision_sums(theta)
-  beta <- solve(ps$xtvx, ps$xtvy)
-  s <- to_sigma(theta)
-  quad <- 0
-  for (rows in subj) {
-    v <- vis[rows]
-    r <- y[rows] - X[rows, , drop = FALSE] %*% beta
-    quad <- quad + as.numeric(t(r) %*% solve(s[v, v, drop = FALSE], r))
+  precision_sums <- function(theta) {
+    s <- to_sigma(theta)
+    xtvx <- matrix(0, ncol(X), ncol(X))
+    xtvy <- rep(0, ncol(X))
+    logdet <- 0
+    for (rows in subj) {
+      v <- vis[rows]
+      si <- solve(s[v, v, drop = FALSE])
+      xi <- X[rows, , drop = FALSE]
+      xtvx <- xtvx + t(xi) %*% si %*% xi
+      xtvy <- xtvy + t(xi) %*% si %*% y[rows]
+      logdet <- logdet + as.numeric(determinant(s[v, v, drop = FALSE])$modulus)
+    }
+    list(xtvx = xtvx, xtvy = xtvy, logdet = logdet)
   }
-  ps$logdet + as.numeric(determinant(ps$xtvx)$modulus) + quad
+  reml_m2ll <- function(theta) {
+    ps <- precision_sums(theta)
+    beta <- solve(ps$xtvx, ps$xtvy)
+    s <- to_sigma(theta)
+    quad <- 0
+    for (rows in subj) {
+      v <- vis[rows]
+      r <- y[rows] - X[rows, , drop = FALSE] %*% beta
+      quad <- quad + as.numeric(t(r) %*% solve(s[v, v, drop = FALSE], r))
+    }
+    ps$logdet + as.numeric(determinant(ps$xtvx)$modulus) + quad
+  }
+  theta_hat <- sigma_mat[lt]
+  W <- solve(numDeriv::hessian(reml_m2ll, theta_hat) / 2)
+  J <- numDeriv::jacobian(function(th) as.vector(solve(precision_sums(th)$xtvx)), theta_hat)
+  p <- ncol(X)
+  satt_df <- function(k) {
+    v <- as.numeric(t(k) %*% vcov(fit) %*% k)
+    g <- vapply(seq_len(ncol(J)), function(j) as.numeric(t(k) %*% matrix(J[, j], p, p) %*% k), 0)
+    2 * v^2 / as.numeric(t(g) %*% W %*% g)
+  }
+  est <- function(L) as.vector(L %*% coef(fit))
+  se <- function(L) sqrt(diag(L %*% vcov(fit) %*% t(L)))
+
+  list(
+    formula = deparse(model),
+    n_obs = nrow(d),
+    n_subjects = length(subj),
+    reml_loglik = as.numeric(logLik(fit)),
+    coef_names = names(coef(fit)),
+    coef = unname(coef(fit)),
+    covariance = unname(sigma_mat),
+    lsmean_labels = paste(as.character(grid@grid$TRTP), as.character(grid@grid$AVISIT)),
+    lsmean = est(emm_L), lsmean_se = se(emm_L), lsmean_df = apply(emm_L, 1, satt_df),
+    contrast = est(con_L), contrast_se = se(con_L), contrast_df = apply(con_L, 1, satt_df)
+  )
 }
-theta_hat <- sigma_mat[lt]
-W <- solve(numDeriv::hessian(reml_m2ll, theta_hat) / 2)
-J <- numDeriv::jacobian(function(th) as.vector(solve(precision_sums(th)$xtvx)), theta_hat)
-p <- ncol(X)
-satt_df <- function(k) {
-  v <- as.numeric(t(k) %*% vcov(fit) %*% k)
-  g <- vapply(seq_len(ncol(J)), function(j) as.numeric(t(k) %*% matrix(J[, j], p, p) %*% k), 0)
-  2 * v^2 / as.numeric(t(g) %*% W %*% g)
-}
-est <- function(L) as.vector(L %*% coef(fit))
-se <- function(L) sqrt(diag(L %*% vcov(fit) %*% t(L)))
 
 out <- list(
   software = list(R = R.version.string, nlme = as.character(packageVersion("nlme")),
     emmeans = as.character(packageVersion("emmeans")), numDeriv = as.character(packageVersion("numDeriv"))),
-  n_obs = nrow(d),
-  n_subjects = length(subj),
-  reml_loglik = as.numeric(logLik(fit)),
-  coef_names = names(coef(fit)),
-  coef = unname(coef(fit)),
-  covariance = unname(sigma_mat),
-  lsmean_labels = paste(as.character(grid@grid$TRTP), as.character(grid@grid$AVISIT)),
-  lsmean = est(emm_L), lsmean_se = se(emm_L), lsmean_df = apply(emm_L, 1, satt_df),
-  contrast = est(con_L), contrast_se = se(con_L), contrast_df = apply(con_L, 1, satt_df)
+  main = analyse(CHG ~ TRTP * AVISIT + SITEGR1 + BASE),
+  base_by_visit = analyse(CHG ~ TRTP * AVISIT + SITEGR1 + BASE + AVISIT:BASE)
 )
 json_num <- function(x) formatC(x, digits = 15, format = "g")
 to_json <- function(x, indent = "") {
