@@ -106,6 +106,7 @@ def _mount_routers() -> None:
     from haven.accounts.api import router as accounts_router
     from haven.audit.api import router as audit_router
     from haven.dosing.api import router as dosing_router
+    from haven.inventory.api import router as inventory_router
     from haven.outcomes.api import router as outcomes_router
     from haven.patients.api import router as patients_router
     from haven.protocols.api import router as protocols_router
@@ -116,6 +117,7 @@ def _mount_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
     api.add_router("/", dosing_router)
+    api.add_router("/inventory", inventory_router)
     api.add_router("/", outcomes_router)
     api.add_router("/", patients_router)
     api.add_router("/protocols", protocols_router)

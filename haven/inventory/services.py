@@ -38,9 +38,11 @@ from haven.inventory.models import (
     LedgerEntry,
     LossReport,
     Lot,
+    Registration,
     Schedule,
     StockPosition,
     StorageLocation,
+    Substance,
 )
 
 WRITE_ROLES = frozenset({Role.PHARMACIST, Role.SITE_ADMIN})
@@ -69,7 +71,15 @@ def _show(value: Decimal) -> str:
 
 def balance(lot: Lot, location: StorageLocation) -> Decimal:
     total = LedgerEntry.objects.filter(lot=lot, location=location).aggregate(total=Sum("delta"))["total"]
-    return total if total is not None else Decimal(0)
+    return exact(total)
+
+
+THOUSANDTH = Decimal("0.001")
+
+
+def exact(value: Decimal | None) -> Decimal:
+    """A quantity to the ledger's three places, the same on every database (SQLite's SUM drops them)."""
+    return (value if value is not None else Decimal(0)).quantize(THOUSANDTH)
 
 
 def _quantity(value: Decimal | int, field: str = "quantity") -> Decimal:
@@ -612,3 +622,120 @@ def correct(*, actor: Actor, entry: LedgerEntry, delta: Decimal | int, reason: s
         corrects=entry,
         details={"corrects": str(entry.public_id)},
     )
+
+
+# Setting up ---------------------------------------------------------------------------------------
+def registration_create(
+    *, actor: Actor, site: Site, registrant: str, number: str, address: str, phone: str = ""
+) -> Registration:
+    _writer(actor, site)
+    problems = {
+        n: ["is required"]
+        for n, v in (("registrant", registrant), ("number", number), ("address", address))
+        if not v.strip()
+    }
+    if problems:
+        first, messages = next(iter(problems.items()))
+        raise ValidationFailed(f"{first}: {messages[0]}", fields=problems)
+    with transaction.atomic():
+        if Registration.objects.filter(site=site, number=number.strip()).exists():
+            raise Conflict("This registration is already recorded.")
+        registration = Registration.objects.create(
+            site=site,
+            registrant=registrant.strip(),
+            number=number.strip(),
+            address=address.strip(),
+            phone=phone.strip(),
+        )
+        audit_create(
+            actor=actor,
+            instance=registration,
+            fields=("registrant", "number", "address"),
+            site_id=site.public_id,
+        )
+    return registration
+
+
+def substance_create(
+    *, actor: Actor, registration: Registration, name: str, schedule: str, dea_code: str = ""
+) -> Substance:
+    _writer(actor, registration.site)
+    if not name.strip():
+        raise field_error("name", "is required")
+    if schedule not in Schedule.values:
+        raise field_error("schedule", f"must be one of {', '.join(Schedule.values)}")
+    with transaction.atomic():
+        substance = Substance.objects.create(
+            registration=registration, name=name.strip(), schedule=schedule, dea_code=dea_code.strip()
+        )
+        audit_create(
+            actor=actor,
+            instance=substance,
+            fields=("name", "schedule", "dea_code"),
+            site_id=registration.site.public_id,
+        )
+    return substance
+
+
+def location_create(
+    *, actor: Actor, site: Site, name: str, description: str = "", keyholders: Sequence[User] = ()
+) -> StorageLocation:
+    _writer(actor, site)
+    if not name.strip():
+        raise field_error("name", "is required")
+    with transaction.atomic():
+        if StorageLocation.objects.filter(site=site, name=name.strip()).exists():
+            raise Conflict("A location of that name exists.")
+        location = StorageLocation.objects.create(
+            site=site, name=name.strip(), description=description.strip()
+        )
+        location.keyholders.set(keyholders)
+        audit_create(actor=actor, instance=location, fields=("name", "description"), site_id=site.public_id)
+    return location
+
+
+def lot_create(
+    *,
+    actor: Actor,
+    substance: Substance,
+    lot_number: str,
+    finished_form: str,
+    strength: Decimal,
+    units_per_container: int,
+    expires_on: date,
+    unit: str = "capsule",
+    kit_number: str = "",
+) -> Lot:
+    _writer(actor, substance.registration.site)
+    problems: dict[str, list[str]] = {}
+    if not lot_number.strip():
+        problems["lot_number"] = ["is required"]
+    if not finished_form.strip():
+        problems["finished_form"] = ["is required, e.g. 40 mg capsule"]
+    if strength <= 0:
+        problems["strength"] = ["must be more than 0"]
+    if units_per_container < 1:
+        problems["units_per_container"] = ["at least 1"]
+    if problems:
+        first, messages = next(iter(problems.items()))
+        raise ValidationFailed(f"{first}: {messages[0]}", fields=problems)
+    with transaction.atomic():
+        if Lot.objects.filter(substance=substance, lot_number=lot_number.strip()).exists():
+            raise Conflict("This lot is already recorded.")
+        lot = Lot.objects.create(
+            substance=substance,
+            lot_number=lot_number.strip(),
+            finished_form=finished_form.strip(),
+            strength=strength,
+            units_per_container=units_per_container,
+            expires_on=expires_on,
+            unit=unit.strip() or "capsule",
+            kit_number=kit_number.strip(),
+        )
+        audit_create(
+            actor=actor,
+            instance=lot,
+            fields=("lot_number", "finished_form", "strength", "units_per_container", "expires_on"),
+            site_id=substance.registration.site.public_id,
+        )
+    return lot
