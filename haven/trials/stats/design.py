@@ -145,7 +145,13 @@ def build_design(
         The arms in the order of the output (e.g. by dose); by default sorted.
     visit_order
         The visits in time order; by default sorted.
+    by_visit
+        Numeric covariates that also interact with visit (e.g. baseline by visit), as R's
+        ``+ AVISIT:BASE``: one column per visit after the first, after the arm-by-visit columns.
     """
+    unknown = [name for name in by_visit if name not in covariates]
+    if unknown or (by_visit and visit is None):
+        raise ValueError(f"by_visit needs covariates of a model with visits; not usable: {list(by_visit)}")
     arm_levels = _levels(data[arm].astype(str), arm_order)
     if reference is not None:
         if reference not in arm_levels:
