@@ -204,3 +204,28 @@ def test_kenward_roger_needs_its_terms(fev: pd.DataFrame) -> None:
     plain = mmrm_fit(fev, outcome="FEV1", subject="USUBJID", visit="AVISIT", arm="ARMCD")
     with pytest.raises(ValueError, match="kenward_roger=True"):
         plain.contrasts(df="kenward-roger")
+
+
+def test_complete_data_reduce_to_the_multivariate_linear_model() -> None:
+    # With every visit observed and a mean per arm and visit, GLS is OLS (the cell means) and the
+    # REML covariance is the residual cross-product over n - (number of arms) (Anderson 2003, 8.2).
+    rng = np.random.default_rng(7)
+    n, visits = 60, ("V1", "V2", "V3")
+    arm = np.where(np.arange(n) < 30, "A", "B")
+    y = rng.multivariate_normal([0.0, 1.0, 2.0], [[4.0, 2.0, 1.0], [2.0, 5.0, 2.5], [1.0, 2.5, 6.0]], n)
+    data = pd.DataFrame(
+        {
+            "id": np.repeat(np.arange(n), 3),
+            "visit": np.tile(visits, n),
+            "arm": np.repeat(arm, 3),
+            "y": y.ravel(),
+        }
+    )
+    fit = mmrm_fit(data, outcome="y", subject="id", visit="visit", arm="arm")
+    means = {a: y[arm == a].mean(axis=0) for a in ("A", "B")}
+    got = {(e.arm, e.visit): e.estimate for e in fit.lsmeans()}
+    for a in ("A", "B"):
+        for j, v in enumerate(visits):
+            assert got[(a, v)] == pytest.approx(means[a][j], abs=1e-9)
+    resid = np.vstack([y[arm == a] - means[a] for a in ("A", "B")])
+    np.testing.assert_allclose(fit.covariance, resid.T @ resid / (n - 2), rtol=1e-7)
