@@ -24,7 +24,7 @@ CATEGORIES: tuple[AesiCategory, ...] = (
         "cardiovascular",
         "Cardiovascular",
         (
-            "hypertension",
+            "hypertensi",
             "blood pressure increased",
             "tachycardia",
             "heart rate increased",

@@ -110,6 +110,7 @@ def test_special_interest_is_flagged_from_the_term_ignoring_case_and_positive_ef
     assert aesi_match("EUPHORIA") == ["positive_valence"]
     assert aesi_match("Feeling high, drug liking") == ["positive_valence"]
     assert aesi_match("Palpitations") == ["cardiovascular"]
+    assert aesi_match("Hypertensive urgency") == ["cardiovascular"]
     assert aesi_match("Passive suicidal ideation") == ["suicidality"]
     assert aesi_match("Hyponatraemia") == ["hyponatraemia"]
     assert aesi_match("ALT increased") == ["hepatic"]
