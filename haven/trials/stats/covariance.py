@@ -15,6 +15,11 @@ ar1     ``s2 rho^|j - k|``                          ``log s2``, ``z``
 arh1    ``s_j s_k rho^|j - k|``                     ``log s_1 .. log s_T``, ``z``
 ======  ==========================================  ==========================================
 
+Kenward-Roger's adjustment depends on the parameterisation where ``Sigma`` is not linear in it, so it
+uses the ``natural`` parameters of SAS PROC MIXED instead: us, the elements of ``Sigma``; cs, the
+common covariance and the residual variance (``Sigma = r I + c J``, linear); csh and arh1, the visit
+variances and ``rho``; ar1, the variance and ``rho``.
+
 The codes are SAS PROC MIXED's ``TYPE=`` values (UN is ``us`` here, as in the R package mmrm). The
 AR(1) lag is the distance in visit order, so visits are taken as equally spaced.
 """
@@ -104,6 +109,36 @@ class Structure:
             out[0] = sigma  # d/d(log s2)
         out[-1] = sd[:, None] * dcorr * sd[None, :]
         return out
+
+    def natural(self, theta: FloatArray) -> FloatArray:
+        """The natural parameters (see the module docstring) of ``theta``."""
+        if self.code == "us":
+            elements: FloatArray = self.sigma(theta)[self.rows, self.cols]
+            return elements
+        rho = float(np.tanh(theta[-1]))
+        if self.code == "cs":
+            s2 = float(np.exp(theta[0]))
+            return np.array([s2 * rho, s2 * (1.0 - rho)])
+        if self.heterogeneous:
+            return np.concatenate([np.exp(2.0 * theta[: self.t]), [rho]])
+        return np.array([float(np.exp(theta[0])), rho])
+
+    def sigma_natural(self, phi: FloatArray) -> FloatArray:
+        """``Sigma`` from the natural parameters."""
+        if self.code == "us":
+            out = np.zeros((self.t, self.t))
+            out[self.rows, self.cols] = phi
+            out[self.cols, self.rows] = phi
+            return out
+        if self.code == "cs":
+            return float(phi[1]) * np.eye(self.t) + float(phi[0]) * np.ones((self.t, self.t))
+        rho = float(phi[-1])
+        if self.code in ("csh",):
+            corr = np.eye(self.t) + rho * (np.ones((self.t, self.t)) - np.eye(self.t))
+        else:
+            corr = rho**self.lag
+        sd = np.sqrt(phi[: self.t]) if self.heterogeneous else np.full(self.t, np.sqrt(phi[0]))
+        return sd[:, None] * corr * sd[None, :]
 
     def start(self, variances: FloatArray) -> FloatArray:
         """Starting values: the given per-visit variances, uncorrelated."""

@@ -115,12 +115,10 @@ class MmrmFit:
         ``R_ij = X' V^-1 (d2V/dtheta_i dtheta_j) V^-1 X`` and ``W`` the covariance of ``theta_hat``
         (the inverse observed REML information, as for Satterthwaite).
 
-        ``Phi_A`` depends on how ``Sigma`` is parameterised when ``R_ij`` is not zero. For the
-        unstructured matrix the parameters here are the elements of ``Sigma`` themselves, in which
-        ``Sigma`` is linear and ``R_ij = 0`` (SAS PROC MIXED's ``TYPE=UN``); their covariance is
-        ``J W_theta J'`` with ``J`` the Jacobian of the elements with respect to ``theta``. The other
-        structures use the parameters of ``covariance`` (log scale, ``tanh`` correlation) with
-        ``R_ij``.
+        ``Phi_A`` depends on how ``Sigma`` is parameterised where ``R_ij`` is not zero, so it is
+        computed in SAS PROC MIXED's natural parameters (``covariance``): for us (the elements of
+        ``Sigma``) and cs ``Sigma`` is linear and ``R_ij = 0``; ar1, csh and arh1 keep ``R_ij``. Their
+        covariance is ``J W_theta J'`` with ``J`` the Jacobian of the natural parameters.
         """
         p, q, r, w = self._kr()
         phi = self.vcov
@@ -402,31 +400,38 @@ def _kr_terms(
     weighted: list[FloatArray],
     inverses: list[FloatArray],
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """``P_i``, ``Q_ij``, ``R_ij`` and ``W`` of ``MmrmFit.kenward_roger_vcov``.
-
-    Unstructured: in the elements of ``Sigma`` (``R = 0``). Otherwise in ``theta``, with second
-    derivatives of ``Sigma`` by central differences of the analytic first derivatives.
+    """``P_i``, ``Q_ij``, ``R_ij`` and ``W`` of ``MmrmFit.kenward_roger_vcov``, in the natural
+    parameters ``phi`` of ``covariance`` (``W_phi = J W_theta J'``, ``J = dphi/dtheta``; first and
+    second derivatives of ``Sigma(phi)`` by central differences, exact for the linear structures).
     """
     structure = reml.structure
-    d1 = structure.derivatives(theta)
     q = len(theta)
+    phi = structure.natural(theta)
+    steps = 1e-5 * np.maximum(1.0, np.abs(theta))
+    jacobian = np.column_stack(
+        [
+            (
+                structure.natural(theta + steps[j] * np.eye(q)[j])
+                - structure.natural(theta - steps[j] * np.eye(q)[j])
+            )
+            / (2.0 * steps[j])
+            for j in range(q)
+        ]
+    )
+    w = jacobian @ theta_vcov @ jacobian.T
+    h = 1e-4 * np.maximum(1.0, np.abs(phi))
+    unit = np.eye(q)
+
+    def at(shift: FloatArray) -> FloatArray:
+        return structure.sigma_natural(phi + shift)
+
+    d1 = np.array([(at(h[i] * unit[i]) - at(-h[i] * unit[i])) / (2.0 * h[i]) for i in range(q)])
     d2 = np.zeros((q, q, reml.t, reml.t))
-    w = theta_vcov
-    if structure.code == "us":
-        rows, cols = np.tril_indices(reml.t)
-        jacobian = d1[:, rows, cols].T  # d sigma_(row, col) / d theta_j
-        w = jacobian @ theta_vcov @ jacobian.T
-        d1 = np.zeros((q, reml.t, reml.t))
-        d1[np.arange(q), rows, cols] = 1.0
-        d1[np.arange(q), cols, rows] = 1.0
-    else:
-        for j in range(q):
-            step = 1e-5 * max(1.0, abs(float(theta[j])))
-            up, down = theta.copy(), theta.copy()
-            up[j] += step
-            down[j] -= step
-            d2[:, j] = (structure.derivatives(up) - structure.derivatives(down)) / (2.0 * step)
-        d2 = (d2 + d2.transpose(1, 0, 2, 3)) / 2.0
+    if structure.code not in ("us", "cs"):  # Sigma is linear in phi for us and cs
+        for i in range(q):
+            for j in range(q):
+                hi, hj = h[i] * unit[i], h[j] * unit[j]
+                d2[i, j] = (at(hi + hj) - at(hi - hj) - at(-hi + hj) + at(-hi - hj)) / (4.0 * h[i] * h[j])
     p_terms = np.zeros((q, reml.p, reml.p))
     q_terms = np.zeros((q, q, reml.p, reml.p))
     r_terms = np.zeros((q, q, reml.p, reml.p))

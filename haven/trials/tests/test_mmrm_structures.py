@@ -4,7 +4,9 @@ Reference: ``reference/mmrm_fev_structures.json``, written by ``reference/mmrm_f
 ``nlme::gls`` by REML with ``corCompSymm`` (cs), ``corCompSymm`` + ``varIdent`` (csh), ``corAR1`` on
 the visit number (ar1) and ``corAR1`` + ``varIdent`` (arh1) for ``FEV1 ~ ARMCD * AVISIT + RACE + SEX``
 on fev_data; LS means and ``TRT - PBO`` contrasts on emmeans' grid; Satterthwaite df computed in the
-script with numDeriv on the natural parameters (variances, rho).
+script with numDeriv on the natural parameters (variances, rho); Kenward-Roger in the same natural
+parameters (SAS's: cs as common covariance + residual variance, linear; the others with R_ij from
+numDeriv second derivatives).
 
 Tolerances as in ``test_mmrm.py``: 1e-4 absolute on coefficients and LS means, 1e-3 relative on
 covariances and df, 1e-4 relative on SEs, 1e-5 absolute on the REML log-likelihood.
@@ -50,6 +52,7 @@ def fits(fev: pd.DataFrame) -> dict[str, MmrmFit]:
             covariates=["RACE", "SEX"],
             reference="PBO",
             covariance=code,
+            kenward_roger=True,
         )
         for code in CODES
     }
@@ -81,3 +84,15 @@ def test_lsmeans_and_contrasts_match_reference(fits: dict[str, MmrmFit], code: s
 def test_unknown_structure_is_rejected(fev: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="unknown covariance structure"):
         mmrm_fit(fev, outcome="FEV1", subject="USUBJID", visit="AVISIT", arm="ARMCD", covariance="toep")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_kenward_roger_matches_reference(fits: dict[str, MmrmFit], code: str) -> None:
+    fit, ref = fits[code], REFERENCE[code]
+    np.testing.assert_allclose(fit.kenward_roger_vcov(), np.array(ref["kr_vcov"]), rtol=1e-3, atol=1e-8)
+    np.testing.assert_allclose(
+        [e.se for e in fit.contrasts(df="kenward-roger")], ref["kr_contrast_se"], rtol=1e-4
+    )
+    interaction = next(t for t in fit.type3(df="kenward-roger") if t.term == "arm:visit")
+    assert interaction.f == pytest.approx(ref["kr_interaction"][0], rel=1e-4)
+    assert interaction.df2 == pytest.approx(ref["kr_interaction"][1], rel=1e-3)
