@@ -19,7 +19,8 @@ ICH E9 (1998), section 5.7 (adjustment for covariates).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,23 @@ class AncovaFit:
             arm=arm,
             level=level,
         )
+
+    def summary(self, *, level: float = 0.95) -> dict[str, Any]:
+        """The fit, coefficients with SEs, LS means and pairwise contrasts as JSON-ready values."""
+        return {
+            "model": {
+                "n_obs": self.n_obs,
+                "df_resid": self.df_resid,
+                "sigma": self.sigma,
+                "arms": list(self.design.arms),
+            },
+            "coefficients": [
+                {"name": name, "estimate": float(b), "se": float(np.sqrt(self.vcov[i, i]))}
+                for i, (name, b) in enumerate(zip(self.design.column_names, self.coef, strict=True))
+            ],
+            "lsmeans": [asdict(e) for e in self.lsmeans(level=level)],
+            "pairwise": [asdict(e) for e in self.pairwise(level=level)],
+        }
 
     def lsmeans(self, *, level: float = 0.95) -> list[Estimate]:
         """The LS mean of each arm, in design order (reference arm first)."""

@@ -41,8 +41,8 @@ generalized least squares analyses of unbalanced split-plot experiments. J Stat 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -256,6 +256,31 @@ class MmrmFit:
         inter = d_arm[:, 1:] - d_arm[:, :-1]
         tests.append(test(inter.reshape(-1, len(names)), term="arm:visit"))
         return tests
+
+    def summary(self, *, level: float = 0.95, df: DfMethod = "satterthwaite") -> dict[str, Any]:
+        """Everything a report prints, as plain JSON-ready values: the fit, coefficients with SEs,
+        the visit covariance matrix, LS means, contrasts against the reference and Type 3 tests."""
+        vcov = self.kenward_roger_vcov() if df == "kenward-roger" else self.vcov
+        return {
+            "model": {
+                "covariance": self.structure,
+                "df": df,
+                "n_obs": self.n_obs,
+                "n_subjects": self.n_subjects,
+                "reml_loglik": self.reml_loglik,
+                "converged": self.converged,
+                "arms": list(self.design.arms),
+                "visits": list(self.design.visits),
+            },
+            "coefficients": [
+                {"name": name, "estimate": float(b), "se": float(np.sqrt(vcov[i, i]))}
+                for i, (name, b) in enumerate(zip(self.design.column_names, self.coef, strict=True))
+            ],
+            "visit_covariance": self.covariance.tolist(),
+            "lsmeans": [asdict(e) for e in self.lsmeans(level=level, df=df)],
+            "contrasts": [asdict(e) for e in self.contrasts(level=level, df=df)],
+            "type3": [asdict(t) for t in self.type3(df=df)],
+        }
 
     def lsmeans(self, *, level: float = 0.95, df: DfMethod = "satterthwaite") -> list[Estimate]:
         """Least-squares means of every arm at every visit (visit-major, arms in design order).

@@ -91,3 +91,9 @@ def test_dose_response_slope_matches_lm(week24: pd.DataFrame) -> None:
 def test_arm_outside_the_given_order_is_rejected(week24: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="not in the given order"):
         ancova_fit(week24, outcome="CHG", arm="TRTP", arm_order=ARMS[:2])
+
+
+def test_summary_is_plain_json(fit: AncovaFit) -> None:
+    summary = json.loads(json.dumps(fit.summary()))
+    assert summary["model"]["df_resid"] == REF["df_resid"]
+    assert [p["label"] for p in summary["pairwise"]] == REF["pairwise"]["contrast"]

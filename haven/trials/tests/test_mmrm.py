@@ -229,3 +229,11 @@ def test_complete_data_reduce_to_the_multivariate_linear_model() -> None:
             assert got[(a, v)] == pytest.approx(means[a][j], abs=1e-9)
     resid = np.vstack([y[arm == a] - means[a] for a in ("A", "B")])
     np.testing.assert_allclose(fit.covariance, resid.T @ resid / (n - 2), rtol=1e-7)
+
+
+def test_summary_is_plain_json(fit: MmrmFit) -> None:
+    summary = json.loads(json.dumps(fit.summary(df="kenward-roger")))
+    assert summary["model"]["n_obs"] == 537
+    assert [c["label"] for c in summary["contrasts"]] == [e.label for e in fit.contrasts()]
+    assert summary["contrasts"][0]["se"] == pytest.approx(fit.contrasts(df="kenward-roger")[0].se)
+    assert [t["term"] for t in summary["type3"]] == ["arm", "visit", "RACE", "SEX", "arm:visit"]
