@@ -37,6 +37,8 @@ from haven.audit.context import Actor
 from haven.core.time import now
 from haven.dosing import services as dosing
 from haven.dosing.models import DosingSession, SessionStatus
+from haven.inventory import services as ledger
+from haven.inventory.models import Registration
 from haven.patients.models import EnrollmentCourse, Patient, Visit
 from haven.patients.services import (
     consent_current_document,
@@ -137,7 +139,63 @@ def demo_load() -> list[DemoUser]:
         # Separate from the clinic so that demo databases loaded before sessions existed gain one.
         if not DosingSession.objects.filter(course__site=clinic).exists():
             _demo_session(clinic)
+        if not Registration.objects.filter(site=clinic).exists():
+            _demo_ledger(clinic)
     return list(DEMO_USERS)
+
+
+def _demo_ledger(site: Site) -> None:
+    """The clinic's controlled-substance ledger: a (fictitious) research registration, the lot the
+    demo session's dose came from, its receipt four weeks ago, and the two capsules dispensed to
+    the session and tied to its dose, so the lot reconciles. Through the ledger's services."""
+    users = {u.username: u for u in User.objects.filter(is_demo=True)}
+    pharmacist = user_actor(users["pharmacist"])
+    registration = ledger.registration_create(
+        actor=pharmacist,
+        site=site,
+        registrant="Haven Demo Clinic",
+        number="RD0000000",
+        address="1 Example Street, Springfield (demo)",
+        phone="+1 555 0199",
+    )
+    substance = ledger.substance_create(
+        actor=pharmacist, registration=registration, name="MDMA", schedule="I", dea_code="7405"
+    )
+    safe = ledger.location_create(
+        actor=pharmacist,
+        site=site,
+        name="Safe 1 (pharmacy)",
+        description="Bolted steel safe",
+        keyholders=[users["pharmacist"]],
+    )
+    lot = ledger.lot_create(
+        actor=pharmacist,
+        substance=substance,
+        lot_number="MDMA-DEMO-01",
+        finished_form="40 mg capsule",
+        strength=Decimal(40),
+        units_per_container=30,
+        expires_on=date(2028, 6, 30),
+    )
+    today = now().astimezone(ZoneInfo(site.time_zone)).date()
+    ledger.receive(
+        actor=pharmacist,
+        lot=lot,
+        location=safe,
+        containers=2,
+        supplier_name="Example Research Supply (demo)",
+        supplier_address="9 Lab Way, Springfield",
+        supplier_registration="RS0000000",
+        order_form_number="222-DEMO-0001",
+        received_on=today - timedelta(days=28),
+    )
+    session = demo_session()
+    if session is None:
+        return
+    ledger.dispense(actor=pharmacist, lot=lot, location=safe, quantity=2, session=session)
+    dose = session.doses.first()
+    if dose is not None:
+        ledger.administration_record(actor=pharmacist, lot=lot, location=safe, dose=dose)
 
 
 def demo_session() -> DosingSession | None:

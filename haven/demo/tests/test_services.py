@@ -87,3 +87,19 @@ def test_loading_the_demo_again_adds_no_session() -> None:
         AuditEntry.objects.count(),
     ) == counts
     assert DosingSession.objects.count() == 1
+
+
+def test_the_demo_ledger_reconciles_with_the_demo_session() -> None:
+    from haven.inventory.models import LedgerEntry, Lot
+    from haven.inventory.selectors import reconciliation
+
+    _demo()
+    lot = Lot.objects.get(lot_number="MDMA-DEMO-01")
+    result = reconciliation(lot)
+    assert (result.received, result.dispensed, result.on_hand) == (Decimal(60), Decimal(2), Decimal(58))
+    assert result.balances
+    assert result.mismatches == []
+    assert LedgerEntry.objects.filter(kind="administration", dose__isnull=False).count() == 1
+    entries = LedgerEntry.objects.count()
+    _demo()
+    assert LedgerEntry.objects.count() == entries
