@@ -368,6 +368,8 @@ class _Reml:
 
     def value_and_gradient(self, theta: FloatArray) -> tuple[float, FloatArray]:
         sigma = self.structure.sigma(theta)
+        if not np.all(np.isfinite(sigma)):
+            return float("inf"), np.zeros_like(theta)
         try:
             a, b, logdet, inverses, weighted = self.gls(sigma)
             c = np.linalg.inv(a)
@@ -549,9 +551,12 @@ def mmrm_fit(
     resid = y - x @ beta_ols
     var0 = np.array([np.mean(resid[visit_codes == v] ** 2) for v in range(n_visits)])
     theta = reml.structure.start(np.maximum(var0, 1e-8 * float(np.var(y)) + 1e-300))
-    result = optimize.minimize(
-        reml.value_and_gradient, theta, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 1000}
-    )
+    # A trial step can overflow exp() or leave Sigma singular; the criterion is then +inf and the line
+    # search steps back, so those floating-point warnings are expected, not errors.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = optimize.minimize(
+            reml.value_and_gradient, theta, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 1000}
+        )
     theta = np.asarray(result.x, dtype=np.float64)
     # Newton polish: BFGS stops near the optimum; Newton steps with the Hessian there reach it to
     # machine precision. The Hessian is needed for the degrees of freedom anyway; it is computed
