@@ -21,6 +21,9 @@ from haven.core.time import now
 from haven.dosing.models import Alert, AlertStatus, Emergency, EmergencyStatus
 from haven.dosing.selectors import SESSION_READ_ROLES
 from haven.dosing.services import SESSION_ROLES
+from haven.inventory import selectors as inventory_selectors
+from haven.inventory.services import READ_ROLES as INVENTORY_READ_ROLES
+from haven.inventory.services import WRITE_ROLES as INVENTORY_WRITE_ROLES
 from haven.outcomes.models import SafetyAlert, SafetyAlertStatus
 from haven.patients import selectors as patient_selectors
 from haven.patients.roles import CONSENT_ROLES, NOTE_ROLES, READ_ROLES
@@ -40,6 +43,7 @@ class SiteCard:
     roles: list[str]
     waiting: list[Waiting] = field(default_factory=list)
     sees_sessions: bool = False
+    sees_inventory: bool = False
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -69,6 +73,32 @@ def _waiting_at(user: User, site: Site, roles: frozenset[Role]) -> list[Waiting]
             waiting.append(
                 Waiting(
                     _count(reconsent, "patient must re-consent", "patients must re-consent"), patients_url
+                )
+            )
+    if roles & INVENTORY_WRITE_ROLES:
+        ledger_url = reverse("inventory:page", args=[site.public_id])
+        discrepancies = len(inventory_selectors.open_discrepancies(site))
+        if discrepancies:
+            waiting.append(
+                Waiting(
+                    _count(discrepancies, "count discrepancy to resolve", "count discrepancies to resolve"),
+                    ledger_url,
+                )
+            )
+        clocks = [
+            r
+            for r in inventory_selectors.loss_clocks(site)
+            if r.notice_sent_at is None or r.form106_filed_at is None
+        ]
+        if clocks:
+            waiting.append(
+                Waiting(
+                    _count(
+                        len(clocks),
+                        "loss or theft to report to the DEA",
+                        "losses or thefts to report to the DEA",
+                    ),
+                    ledger_url,
                 )
             )
     if roles & SESSION_ROLES:
@@ -141,6 +171,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 roles=sorted(r.label for r in roles),
                 waiting=_waiting_at(user, site, roles),
                 sees_sessions=bool(roles & SESSION_READ_ROLES),
+                sees_inventory=bool(roles & INVENTORY_READ_ROLES),
             )
         )
     context = {
