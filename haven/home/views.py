@@ -85,16 +85,16 @@ def _waiting_at(user: User, site: Site, roles: frozenset[Role]) -> list[Waiting]
                     ledger_url,
                 )
             )
-        clocks = [
+        unreported = [
             r
-            for r in inventory_selectors.loss_clocks(site)
+            for r in inventory_selectors.loss_unreported(site)
             if r.notice_sent_at is None or r.form106_filed_at is None
         ]
-        if clocks:
+        if unreported:
             waiting.append(
                 Waiting(
                     _count(
-                        len(clocks),
+                        len(unreported),
                         "loss or theft to report to the DEA",
                         "losses or thefts to report to the DEA",
                     ),
