@@ -87,7 +87,7 @@ def _waiting_at(user: User, site: Site, roles: frozenset[Role]) -> list[Waiting]
             )
         unreported = [
             r
-            for r in inventory_selectors.loss_unreported(site)
+            for r in inventory_selectors.loss_clocks(site)
             if r.notice_sent_at is None or r.form106_filed_at is None
         ]
         if unreported:
