@@ -3,7 +3,8 @@
 Every function documents its formula and references; every analysis is tested against reference
 output from R stored in ``haven/trials/tests/reference`` with the script that produced it.
 
-- ``mmrm``: MMRM by REML, LS means, contrasts and Type 3 tests with Satterthwaite df.
+- ``mmrm``: MMRM by REML, LS means, contrasts and Type 3 tests with Satterthwaite or Kenward-Roger df.
+- ``reml``: the REML engine behind ``mmrm`` (criterion, gradient, Hessian, derivatives).
 - ``covariance``: the visit covariance structures (us, cs, csh, ar1, arh1).
 - ``ancova``: ANCOVA with LS means, pairwise contrasts and the dose-response test.
 - ``proportions``: Wilson and exact intervals, risk differences, Fisher and chi-square tests.
