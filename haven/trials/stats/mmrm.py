@@ -55,7 +55,6 @@ from haven.trials.stats.inference import Estimate, t_inference
 from haven.trials.stats.reml import Reml, kr_terms, patterns
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
 DfMethod = Literal["satterthwaite", "kenward-roger"]
 
 
