@@ -46,6 +46,7 @@ class Design:
     visits: tuple[str, ...]
     covariates: tuple[Covariate, ...]
     has_visit: bool
+    visit_name: str = ""
 
     def grid_row(self, *, arm: str, visit: str | None) -> FloatArray:
         """The row of the reference grid for one arm (at one visit, when the model has visits).
@@ -204,4 +205,5 @@ def build_design(
         visits=visit_levels,
         covariates=tuple(covs),
         has_visit=visit is not None,
+        visit_name=visit or "",
     )

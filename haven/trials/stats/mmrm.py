@@ -220,7 +220,9 @@ class MmrmFit:
         Each hypothesis is stated on the LS-means grid (as SAS Type 3 and ``emmeans::joint_tests``):
         arm, differences of consecutive arms' LS means averaged over visits; visit, of consecutive
         visits averaged over arms; arm-by-visit, the products of the two; a categorical covariate,
-        differences of consecutive levels (its indicator columns); a numeric covariate, its slope.
+        differences of consecutive levels (its indicator columns); a numeric covariate, its slope
+        (averaged over visits with equal weights when it has one per visit, followed then by a
+        ``visit:<covariate>`` test of differences between consecutive visits' slopes).
         The tests do not depend on the reference levels chosen for the coding.
         """
         test = self.kenward_roger_test if df == "kenward-roger" else self.f_test
@@ -242,10 +244,21 @@ class MmrmFit:
             else:
                 rows = np.zeros((1, len(names)))
                 rows[0, names.index(cov.name)] = 1.0
+                if cov.by_visit:
+                    # The slope averaged over visits with equal weights.
+                    for v in d.visits[1:]:
+                        rows[0, names.index(f"{d.visit_name}{v}:{cov.name}")] = 1.0 / len(d.visits)
             tests.append(test(rows, term=cov.name))
         d_arm = cells[1:] - cells[:-1]
         inter = d_arm[:, 1:] - d_arm[:, :-1]
         tests.append(test(inter.reshape(-1, len(names)), term="arm:visit"))
+        for cov in d.covariates:
+            if cov.by_visit:
+                # Differences of consecutive visits' slopes.
+                slopes = np.zeros((len(d.visits), len(names)))
+                for j, v in enumerate(d.visits[1:], start=1):
+                    slopes[j, names.index(f"{d.visit_name}{v}:{cov.name}")] = 1.0
+                tests.append(test(slopes[1:] - slopes[:-1], term=f"visit:{cov.name}"))
         return tests
 
     def summary(self, *, level: float = 0.95, df: DfMethod = "satterthwaite") -> dict[str, Any]:

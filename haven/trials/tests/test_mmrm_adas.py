@@ -99,3 +99,20 @@ def test_by_visit_takes_numeric_covariates_of_the_model(rows: pd.DataFrame) -> N
         mmrm_fit(rows, covariates=["SITEGR1"], by_visit=["SITEGR1"], **common)
     with pytest.raises(ValueError, match="by_visit"):
         mmrm_fit(rows, covariates=["SITEGR1"], by_visit=["BASE"], **common)
+
+
+def test_type3_of_a_per_visit_slope_tests_its_average_then_its_differences(
+    model: tuple[MmrmFit, dict[str, Any]],
+) -> None:
+    fit, _ = model
+    tests = {t.term: t for t in fit.type3()}
+    names = fit.design.column_names
+    if "visit:BASE" not in tests:
+        assert "AVISITWeek 16:BASE" not in names
+        return
+    average = np.zeros(len(names))
+    average[names.index("BASE")] = 1.0
+    average[names.index("AVISITWeek 16:BASE")] = average[names.index("AVISITWeek 24:BASE")] = 1 / 3
+    slope = float(average @ fit.coef)
+    assert tests["BASE"].f == pytest.approx(slope**2 / float(average @ fit.vcov @ average), rel=1e-10)
+    assert tests["visit:BASE"].df1 == 2
