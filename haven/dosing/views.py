@@ -65,6 +65,7 @@ from haven.dosing.models import (
 from haven.dosing.selectors import SESSION_READ_ROLES
 from haven.dosing.services.oncall import ROTA_ROLES
 from haven.dosing.vitals import LABELS
+from haven.inventory.views import room_ledger
 from haven.patients.selectors import access_visit
 from haven.protocols.schema import VitalSign
 from haven.protocols.selectors import protocol_of
@@ -188,17 +189,21 @@ def _room_page(
     site = session.course.site
     room_forms = _forms(session) | dict(bound or {})
     protocol = protocol_of(session.course.protocol_version)
-    context = _live_context(session, user) | {
-        "patient": session.course.patient,
-        "visit": session.visit,
-        "protocol": protocol,
-        "forms": room_forms,
-        "failed_alert": failed_alert,
-        "now_local": local(now(), site.time_zone),
-        "initial_doses": protocol.dosing.initial_doses if protocol.dosing else (),
-        "dose_unit": protocol.dosing.unit if protocol.dosing else "",
-        "emergencies": list(session.emergencies.all()),
-    }
+    context = (
+        _live_context(session, user)
+        | {
+            "patient": session.course.patient,
+            "visit": session.visit,
+            "protocol": protocol,
+            "forms": room_forms,
+            "failed_alert": failed_alert,
+            "now_local": local(now(), site.time_zone),
+            "initial_doses": protocol.dosing.initial_doses if protocol.dosing else (),
+            "dose_unit": protocol.dosing.unit if protocol.dosing else "",
+            "emergencies": list(session.emergencies.all()),
+        }
+        | room_ledger(user, session)
+    )
     return render(request, "dosing/room.html", context, status=status)
 
 

@@ -65,7 +65,7 @@ def _writer(actor: Actor, site: Site) -> User:
     return user
 
 
-def _show(value: Decimal) -> str:
+def show(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
@@ -155,8 +155,8 @@ def _move(
         on_hand = balance(lot, location)
         if on_hand + delta < 0:
             raise ValidationFailed(
-                f"quantity: only {_show(on_hand)} {lot.unit}(s) of lot {lot.lot_number} at {location.name}",
-                fields={"quantity": [f"only {_show(on_hand)} on hand at {location.name}"]},
+                f"quantity: only {show(on_hand)} {lot.unit}(s) of lot {lot.lot_number} at {location.name}",
+                fields={"quantity": [f"only {show(on_hand)} on hand at {location.name}"]},
                 code="insufficient_balance",
             )
         entry = LedgerEntry.objects.create(

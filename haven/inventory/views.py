@@ -269,3 +269,67 @@ def form41(request: HttpRequest, site_id: str, entry_id: str) -> HttpResponse:
             "signatures": signatures_for(entry),
         },
     )
+
+
+@login_required
+@require_POST
+def session_dispense(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The dispense step inside the session room: units from the ledger to this session."""
+    from haven.dosing.selectors import access_session
+
+    user = _user(request)
+    session = access_session(user=user, session_id=session_id)
+    site = session.course.site
+    c = _choices(site)
+    form = DispenseForm(
+        request.POST,
+        lots=c["lots"],
+        locations=c["locations"],
+        sessions=[(str(session.public_id), "")],
+        prefix="dispense",
+    )
+    if not form.is_valid():
+        problems = "; ".join(
+            f"{name}: {', '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+        )
+        messages.error(request, f"Not dispensed: {problems}")
+    else:
+        try:
+            lot, location = _lot_location(site, form.cleaned_data)
+            entry = services.dispense(
+                actor=actor_for(request),
+                lot=lot,
+                location=location,
+                quantity=form.cleaned_data["quantity"],
+                session=session,
+            )
+            messages.success(
+                request,
+                f"Dispensed {services.show(-entry.delta)} {lot.unit}(s) of lot {lot.lot_number} to this session.",
+            )
+        except DomainError as error:
+            messages.error(request, f"Not dispensed: {error.message}")
+    return redirect("dosing:room", session_id=session.public_id)
+
+
+def room_ledger(user: User, session: DosingSession) -> dict[str, Any]:
+    """What the session room shows of the ledger: this session's entries, and the dispense form
+    for those who write to the ledger."""
+    site = session.course.site
+    entries = list(
+        LedgerEntry.objects.filter(session=session)
+        .select_related("lot", "location", "recorded_by")
+        .order_by("occurred_at", "pk")
+    )
+    can_dispense = bool(roles_for(user, site) & services.WRITE_ROLES)
+    form = None
+    if can_dispense:
+        c = _choices(site)
+        form = DispenseForm(
+            lots=c["lots"],
+            locations=c["locations"],
+            sessions=[(str(session.public_id), "")],
+            prefix="dispense",
+            initial={"session": str(session.public_id)},
+        )
+    return {"ledger_entries": entries, "dispense_form": form}

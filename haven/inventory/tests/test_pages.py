@@ -154,3 +154,47 @@ def test_who_sees_the_page(cast: Cast) -> None:
     assert "Record the receipt" not in client_for(cast.avery).get(url).content.decode()
     assert client_for(cast.riley).get(url).status_code == 404  # the blinded rater sees no supply
     assert client_for(cast.oscar).get(url).status_code == 404
+
+
+def test_the_session_room_dispenses_from_the_ledger(cast: Cast) -> None:
+    lot, safe = _setup(cast)
+    services.receive(
+        actor=actor_of(cast.pat),
+        lot=lot,
+        location=safe,
+        containers=1,
+        supplier_name="s",
+        supplier_address="a",
+        supplier_registration="r",
+        order_form_number="o",
+        received_on=date.today(),
+    )
+    course = make_enrolled_course(cast, enrolled_on=date.today() - timedelta(days=40))
+    make_credential(cast.alice, cast.site_a)
+    session = session_open(actor=actor_of(cast.alice), visit=Visit.objects.get(course=course, code="dose1"))
+    from haven.accounts.models import Role
+    from haven.accounts.services import membership_grant
+    from haven.audit.context import Actor
+
+    membership_grant(
+        actor=Actor.system("test"), site=cast.site_a, user=cast.pat, role=Role.THERAPIST
+    )  # on the dosing team too
+    room = f"/sessions/{session.public_id}/"
+    assert (
+        "Dispense to this session" not in client_for(cast.alice).get(room).content.decode()
+    )  # therapists do not write the ledger
+    client = client_for(cast.pat)
+    assert "Dispense to this session" in client.get(room).content.decode()
+    form = {
+        "dispense-lot": str(lot.public_id),
+        "dispense-location": str(safe.public_id),
+        "dispense-quantity": "40",
+        "dispense-session": str(session.public_id),
+    }
+    refused = client.post(f"/sessions/{session.public_id}/dispense/", form, follow=True).content.decode()
+    assert "Not dispensed: quantity: only 30 capsule(s) of lot MDMA-2611-A at Safe A" in refused
+    done = client.post(
+        f"/sessions/{session.public_id}/dispense/", form | {"dispense-quantity": "3"}, follow=True
+    ).content.decode()
+    assert "Dispensed 3 capsule(s) of lot MDMA-2611-A to this session." in done
+    assert services.balance(lot, safe) == Decimal(27)
