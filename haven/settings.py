@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "haven.outcomes",
     "haven.inventory",
     "haven.safety",
+    "haven.trials",
     "haven.home",
     "haven.demo",
 ]

@@ -1,0 +1,78 @@
+"""``haven stats`` on the public reference data: the numbers the engine's own tests validate, through
+the command line, and errors that name the file and the column."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
+FEV = DATA / "mmrm" / "fev_data.csv"
+
+
+def _run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("stats", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not FEV.exists(), reason="the shared reference data is not beside the repository")
+def test_mmrm_through_the_command_line_matches_the_reference_fit() -> None:
+    result = json.loads(
+        _run(
+            "mmrm",
+            str(FEV),
+            "--outcome",
+            "FEV1",
+            "--subject",
+            "USUBJID",
+            "--visit",
+            "AVISIT",
+            "--arm",
+            "ARMCD",
+            "--reference",
+            "PBO",
+            "--covariate",
+            "RACE",
+            "--covariate",
+            "SEX",
+            "--json",
+        )
+    )
+    first = result["contrasts"][0]
+    assert first["label"] == "TRT - PBO VIS1"
+    # nlme::gls + corSymm/varIdent by REML (haven/trials/tests/reference): 3.774, SE 1.074, df 145.5.
+    assert first["estimate"] == pytest.approx(3.7744, abs=1e-3)
+    assert first["se"] == pytest.approx(1.0742, abs=1e-3)
+    assert first["df"] == pytest.approx(145.5, abs=0.2)
+    assert result["model"]["n_subjects"] == 197
+
+
+@pytest.mark.skipif(not FEV.exists(), reason="the shared reference data is not beside the repository")
+def test_a_csv_table_and_clear_errors() -> None:
+    table = _run(
+        "mmrm",
+        str(FEV),
+        "--outcome",
+        "FEV1",
+        "--subject",
+        "USUBJID",
+        "--visit",
+        "AVISIT",
+        "--arm",
+        "ARMCD",
+        "--csv",
+    )
+    assert table.splitlines()[0].startswith("label,arm,visit,estimate,se,df,lower,upper,t,p")
+    assert len(table.splitlines()) == 1 + 8 + 4  # LS means of 2 arms × 4 visits, 4 contrasts
+    with pytest.raises(CommandError, match="no column FEV2"):
+        _run("ancova", str(FEV), "--outcome", "FEV2", "--arm", "ARMCD")
+    with pytest.raises(CommandError, match="no rows to analyse"):
+        _run("ancova", str(FEV), "--outcome", "FEV1", "--arm", "ARMCD", "--where", "ARMCD=NONE")
+    with pytest.raises(CommandError, match="no such file"):
+        _run("table1", "missing.csv", "--arm", "ARM")
