@@ -113,6 +113,7 @@ def _mount_routers() -> None:
     from haven.safety.api import router as safety_router
     from haven.scheduling.api import router as scheduling_router
     from haven.screening.api import router as screening_router
+    from haven.trials.api import router as trials_router
 
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
@@ -124,6 +125,7 @@ def _mount_routers() -> None:
     api.add_router("/", safety_router)
     api.add_router("/", scheduling_router)
     api.add_router("/", screening_router)
+    api.add_router("/", trials_router)
 
 
 _mount_routers()

@@ -1,0 +1,133 @@
+"""Randomization API: randomize a course, read its allocation (the arm only for the unblinded),
+emergency unblinding, and the concealed list for the study's statisticians."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from haven.accounts.auth import principal_actor, principal_user, user_auth
+from haven.accounts.models import User
+from haven.core.errors import NotFound, PermissionDenied
+from haven.core.schemas import ERRORS
+from haven.patients.selectors import access_course
+from haven.trials import services
+from haven.trials.models import AllocationSlot, Randomization, Study
+
+router = Router(tags=["trials"])
+
+
+class RandomizeIn(Schema):
+    factors: dict[str, str] = {}
+
+
+class RandomizationOut(Schema):
+    study: str
+    randomized_at: datetime
+    factors: dict[str, str]
+    blinded: bool
+    arm: str | None
+
+
+class UnblindIn(Schema):
+    reason: str
+    password: str
+    otp_code: str = ""
+
+
+class SlotOut(Schema):
+    stratum: str
+    sequence: int
+    block: int
+    arm: str
+    used: bool
+
+
+def _out(user: User, randomization: Randomization) -> RandomizationOut:
+    arm = services.arm_for(user, randomization)
+    return RandomizationOut(
+        study=randomization.study.protocol_code,
+        randomized_at=randomization.created_at,
+        factors=randomization.factors,
+        blinded=arm is None,
+        arm=arm,
+    )
+
+
+def _randomization(course_id: uuid.UUID, request: HttpRequest) -> Randomization:
+    course = access_course(user=principal_user(request), course_id=course_id)
+    randomization = (
+        Randomization.objects.filter(course=course).select_related("study", "slot", "course__site").first()
+    )
+    if randomization is None:
+        raise NotFound("This patient is not randomized.")
+    return randomization
+
+
+@router.post(
+    "/courses/{course_id}/randomization",
+    auth=user_auth,
+    response={201: RandomizationOut, **ERRORS},
+    summary="Randomize the patient (once)",
+)
+def randomize(request: HttpRequest, course_id: uuid.UUID, payload: RandomizeIn) -> Status[RandomizationOut]:
+    user = principal_user(request)
+    course = access_course(user=user, course_id=course_id)
+    randomization = services.randomize(actor=principal_actor(request), course=course, factors=payload.factors)
+    return Status(201, _out(user, randomization))
+
+
+@router.get(
+    "/courses/{course_id}/randomization",
+    auth=user_auth,
+    response={200: RandomizationOut, **ERRORS},
+    summary="The allocation (the arm only if you are unblinded)",
+)
+def randomization_get(request: HttpRequest, course_id: uuid.UUID) -> RandomizationOut:
+    return _out(principal_user(request), _randomization(course_id, request))
+
+
+@router.post(
+    "/courses/{course_id}/randomization/unblind",
+    auth=user_auth,
+    response={200: RandomizationOut, **ERRORS},
+    summary="Emergency unblinding by a physician (signed)",
+)
+def unblind(request: HttpRequest, course_id: uuid.UUID, payload: UnblindIn) -> RandomizationOut:
+    randomization = _randomization(course_id, request)
+    services.emergency_unblind(
+        actor=principal_actor(request),
+        randomization=randomization,
+        reason=payload.reason,
+        password=payload.password,
+        otp_code=payload.otp_code,
+    )
+    return _out(principal_user(request), randomization)
+
+
+@router.get(
+    "/studies/{protocol_code}/allocation-list",
+    auth=user_auth,
+    response={200: list[SlotOut], **ERRORS},
+    summary="The concealed list (the study's unblinded statisticians only)",
+)
+def allocation_list(request: HttpRequest, protocol_code: str) -> list[SlotOut]:
+    user = principal_user(request)
+    study = Study.objects.filter(protocol_code=protocol_code).first()
+    if study is None or not study.unblinded_statisticians.filter(pk=user.pk).exists():
+        # The same answer whether or not the study exists: the list's existence is not for everyone.
+        raise PermissionDenied("Only the study's unblinded statisticians see the allocation list.")
+    slots = (
+        AllocationSlot.objects.filter(study=study)
+        .select_related("randomization")
+        .order_by("stratum", "sequence")
+    )
+    return [
+        SlotOut(
+            stratum=s.stratum, sequence=s.sequence, block=s.block, arm=s.arm, used=hasattr(s, "randomization")
+        )
+        for s in slots
+    ]

@@ -1,0 +1,192 @@
+"""Randomization and blinding: permuted blocks balanced and reproducible, one audited race-safe
+allocation per patient, concealment from every blinded role, emergency unblinding."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+from django.db import connections
+
+from haven.audit.errors import SignatureRefused
+from haven.audit.models import AuditEntry, Signature
+from haven.core.errors import PermissionDenied, ValidationFailed
+from haven.core.testing import (
+    PASSWORD,
+    Cast,
+    actor_of,
+    client_for,
+    make_cast,
+    make_enrolled_course,
+    make_patient,
+    otp_code,
+)
+from haven.dosing.models import Notification
+from haven.patients.models import EnrollmentCourse
+from haven.trials import services
+from haven.trials.allocation import permuted_blocks
+from haven.trials.models import AllocationSlot, Randomization, Study
+
+pytestmark = pytest.mark.django_db
+ARMS = [
+    {"code": "MDMA", "label": "MDMA-assisted therapy", "ratio": 1},
+    {"code": "PBO", "label": "Placebo with therapy", "ratio": 1},
+]
+
+
+def test_blocks_hold_every_arm_in_its_ratio_and_the_list_is_reproducible_from_the_seed() -> None:
+    allocations = permuted_blocks(
+        seed="s3cret", stratum="site=ALD", arms=[("A", 2), ("B", 1)], multiples=[1, 2], count=60
+    )
+    blocks: dict[int, list[str]] = {}
+    for block, arm in allocations:
+        blocks.setdefault(block, []).append(arm)
+    sizes = {len(arms) for arms in blocks.values()}
+    assert sizes <= {3, 6}
+    assert len(sizes) == 2  # the sizes vary
+    for arms in blocks.values():
+        counts = Counter(arms)
+        assert counts["A"] == 2 * counts["B"]
+    again = permuted_blocks(
+        seed="s3cret", stratum="site=ALD", arms=[("A", 2), ("B", 1)], multiples=[1, 2], count=60
+    )
+    assert again == allocations
+    other = permuted_blocks(
+        seed="other", stratum="site=ALD", arms=[("A", 2), ("B", 1)], multiples=[1, 2], count=60
+    )
+    assert other != allocations
+
+
+def _study(cast: Cast) -> Study:
+    return services.study_create(
+        actor=actor_of(cast.dana),
+        protocol_code="mdma-ptsd",
+        title="MAPP-style study",
+        arms=ARMS,
+        factors=["site", "dissociative"],
+        statisticians=[cast.dana],
+    )
+
+
+def _courses(cast: Cast, n: int) -> list[EnrollmentCourse]:
+    return [
+        make_enrolled_course(
+            cast,
+            enrolled_on=date.today() - timedelta(days=3),
+            patient=make_patient(cast, given_name=f"P{i}", family_name=f"Test{i}"),
+        )
+        for i in range(n)
+    ]
+
+
+def test_randomizing_follows_the_list_within_strata_and_never_writes_the_arm_to_the_trail(cast: Cast) -> None:
+    study = _study(cast)
+    courses = _courses(cast, 4)
+    done = [
+        services.randomize(actor=actor_of(cast.carmen), course=c, factors={"dissociative": "no"})
+        for c in courses
+    ]
+    stratum = f"site={cast.site_a.code}|dissociative=no"
+    expected = list(
+        AllocationSlot.objects.filter(study=study, stratum=stratum)
+        .order_by("sequence")
+        .values_list("arm", flat=True)[:4]
+    )
+    assert [r.slot.arm for r in done] == expected
+    assert [r.slot.sequence for r in done] == [1, 2, 3, 4]
+    with pytest.raises(ValidationFailed) as refused:
+        services.randomize(actor=actor_of(cast.carmen), course=_courses(cast, 1)[0])
+    assert refused.value.fields == {"factors.dissociative": ["is required to randomize"]}
+    trail = json.dumps(
+        list(AuditEntry.objects.filter(record_type="trials.randomization").values_list("changes", flat=True))
+    )
+    assert "MDMA" not in trail
+    assert "PBO" not in trail
+    assert '"sequence"' in trail
+
+
+def test_only_unblinded_people_see_an_arm(cast: Cast) -> None:
+    _study(cast)
+    (course,) = _courses(cast, 1)
+    randomization = services.randomize(
+        actor=actor_of(cast.carmen), course=course, factors={"dissociative": "yes"}
+    )
+    assert services.arm_for(cast.dana, randomization) in {"MDMA", "PBO"}  # the study's statistician
+    for blinded in (cast.alice, cast.carmen, cast.priya, cast.riley, cast.avery):
+        assert services.arm_for(blinded, randomization) is None
+    body = client_for(cast.alice).get(f"/api/v1/courses/{course.public_id}/randomization").json()
+    assert body["arm"] is None
+    assert body["blinded"] is True
+    assert "MDMA" not in json.dumps(body)
+    assert client_for(cast.dana).get(f"/api/v1/courses/{course.public_id}/randomization").json()["arm"] in {
+        "MDMA",
+        "PBO",
+    }
+
+
+def test_an_emergency_unblinding_needs_a_physicians_signature_and_tells_the_monitor(cast: Cast) -> None:
+    _study(cast)
+    (course,) = _courses(cast, 1)
+    randomization = services.randomize(
+        actor=actor_of(cast.carmen), course=course, factors={"dissociative": "no"}
+    )
+    with pytest.raises(PermissionDenied):
+        services.emergency_unblind(
+            actor=actor_of(cast.alice), randomization=randomization, reason="x", password=PASSWORD
+        )
+    with pytest.raises(SignatureRefused):
+        services.emergency_unblind(
+            actor=actor_of(cast.priya),
+            randomization=randomization,
+            reason="serotonin syndrome suspected",
+            password="wrong",
+            otp_code=otp_code(cast.priya),
+        )
+    client = client_for(cast.priya)
+    response = client.post(
+        f"/api/v1/courses/{course.public_id}/randomization/unblind",
+        data=json.dumps(
+            {
+                "reason": "serotonin syndrome suspected; treatment depends on the arm",
+                "password": PASSWORD,
+                "otp_code": otp_code(cast.priya),
+            }
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json()["arm"] == randomization.slot.arm
+    assert services.arm_for(cast.priya, randomization) == randomization.slot.arm
+    assert services.arm_for(cast.alice, randomization) is None
+    assert Signature.objects.filter(record_type="trials.unblinding", meaning="approved").count() == 1
+    assert (
+        Notification.objects.filter(recipient=cast.sam, subject__contains="emergency unblinding").count() == 1
+    )
+
+
+def test_two_racing_randomizations_never_take_the_same_slot(transactional_db: None) -> None:
+    cast = make_cast()
+    _study(cast)
+    courses = _courses(cast, 2)
+    start = threading.Barrier(2)
+    errors: list[str] = []
+
+    def go(course: EnrollmentCourse) -> None:
+        try:
+            start.wait()
+            services.randomize(actor=actor_of(cast.carmen), course=course, factors={"dissociative": "no"})
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=go, args=(c,)) for c in courses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(Randomization.objects.values_list("slot__sequence", flat=True)) == [1, 2]
