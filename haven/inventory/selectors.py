@@ -13,6 +13,7 @@ from haven.accounts.models import Site, SiteMembership, User
 from haven.accounts.selectors import sites_for
 from haven.core.errors import NotFound
 from haven.core.ids import parse_public_id
+from haven.core.time import local
 from haven.dosing.models import DoseAdministration
 from haven.inventory.models import (
     Discrepancy,
@@ -203,3 +204,39 @@ def dispensing_record(site: Site, *, since: date | None = None) -> list[LedgerEn
     if since is not None:
         entries = entries.filter(occurred_at__date__gte=since)
     return list(entries.order_by("occurred_at", "pk"))
+
+
+def inventory_counts(site: Site, *, kind: str | None = None) -> list[LedgerEntry]:
+    """Inventory counts (initial, biennial, ad hoc, newly scheduled), newest first."""
+    entries = LedgerEntry.objects.filter(site=site, kind=EntryKind.COUNT).select_related(
+        "lot__substance__registration", "location", "recorded_by"
+    )
+    if kind is not None:
+        entries = entries.filter(details__inventory=kind)
+    return list(entries.order_by("-occurred_at", "-pk"))
+
+
+def biennial_due(site: Site, today: date) -> date | None:
+    """When the next biennial inventory is due: two years after the last initial or biennial one."""
+    last = (
+        LedgerEntry.objects.filter(
+            site=site, kind=EntryKind.COUNT, details__inventory__in=["initial", "biennial"]
+        )
+        .order_by("-occurred_at")
+        .first()
+    )
+    if last is None:
+        return None
+    taken = local(last.occurred_at, site.time_zone).date()
+    try:
+        return taken.replace(year=taken.year + 2)
+    except ValueError:  # 29 February
+        return taken.replace(year=taken.year + 2, day=28)
+
+
+def losses(site: Site) -> list[LossReport]:
+    return list(
+        LossReport.objects.filter(entry__site=site)
+        .select_related("entry__lot__substance", "entry__location", "entry__recorded_by")
+        .order_by("-discovered_at")
+    )

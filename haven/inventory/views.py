@@ -333,3 +333,28 @@ def room_ledger(user: User, session: DosingSession) -> dict[str, Any]:
             initial={"session": str(session.public_id)},
         )
     return {"ledger_entries": entries, "dispense_form": form}
+
+
+@login_required
+@require_safe
+def inventory_report(request: HttpRequest, site_id: str) -> HttpResponse:
+    """The inventory record (1304.11): every count with its kind, time of day and witness; when the
+    next biennial inventory is due; and the loss and theft record with its DEA reporting."""
+    user = _user(request)
+    site = selectors.access_inventory_site(user=user, site_id=site_id)
+    from haven.audit.signatures import signatures_for_many
+    from haven.core.time import today_at
+
+    counts = selectors.inventory_counts(site)
+    return render(
+        request,
+        "inventory/report.html",
+        {
+            "site": site,
+            "counts": counts,
+            "witnesses": signatures_for_many(counts) if counts else {},
+            "biennial_due": selectors.biennial_due(site, today_at(site.time_zone)),
+            "losses": selectors.losses(site),
+            "printed_at": now(),
+        },
+    )

@@ -198,3 +198,45 @@ def test_the_session_room_dispenses_from_the_ledger(cast: Cast) -> None:
     ).content.decode()
     assert "Dispensed 3 capsule(s) of lot MDMA-2611-A to this session." in done
     assert services.balance(lot, safe) == Decimal(27)
+
+
+def test_the_inventory_report_lists_counts_with_witnesses_the_biennial_date_and_losses(cast: Cast) -> None:
+    from datetime import UTC, datetime
+
+    lot, safe = _setup(cast)
+    services.receive(
+        actor=actor_of(cast.pat),
+        lot=lot,
+        location=safe,
+        containers=1,
+        supplier_name="s",
+        supplier_address="a",
+        supplier_registration="r",
+        order_form_number="o",
+        received_on=date.today(),
+    )
+    services.count(
+        actor=actor_of(cast.pat),
+        lot=lot,
+        location=safe,
+        counted=30,
+        witness=Witness(cast.priya, PASSWORD, otp_code(cast.priya)),
+        inventory="initial",
+    )
+    services.report_loss(
+        actor=actor_of(cast.pat),
+        lot=lot,
+        location=safe,
+        quantity=1,
+        discovered_at=datetime.now(UTC) - timedelta(hours=2),
+        theft=True,
+        circumstances="safe found open",
+    )
+    page = (
+        client_for(cast.avery).get(f"/sites/{cast.site_a.public_id}/inventory/inventories/").content.decode()
+    )
+    due = date.today().replace(year=date.today().year + 2)
+    assert f"Next biennial inventory due by <strong>{due:%Y-%m-%d}</strong>" in page
+    assert cast.priya.printed_name in page
+    assert "safe found open" in page
+    assert "theft" in page
