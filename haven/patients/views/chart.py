@@ -156,6 +156,8 @@ def _chart(
         "site": site,
         "duplicate_of": patient.possible_duplicate_of,
         "can_see_identity": bool(roles & IDENTITY_ROLES),
+        # Adverse events are recorded by the clinical team (never shown to a blinded rater).
+        "sees_sessions": bool(roles & {Role.THERAPIST, Role.PHYSICIAN, Role.COORDINATOR}),
         "panels": panels,
         "open_form": (open_form or CourseOpenForm(versions=_versions())) if roles & COURSE_ROLES else None,
     }

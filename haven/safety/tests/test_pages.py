@@ -173,3 +173,17 @@ def test_the_blinded_rater_gets_not_found_on_every_safety_page(cast: Cast, clock
         response = getattr(riley, method)(path)
         assert response.status_code == 404, (method, path, response.status_code)
     assert AdverseEvent.objects.count() == 1
+
+
+def test_the_chart_and_home_lead_to_the_safety_pages_for_the_clinical_team_only(cast: Cast) -> None:
+    from datetime import date
+
+    from haven.core.testing import make_enrolled_course
+
+    course = make_enrolled_course(cast, enrolled_on=date(2026, 10, 1))
+    chart = client_for(cast.alice).get(f"/patients/{course.patient.public_id}/").content.decode()
+    assert f"/courses/{course.public_id}/adverse-events/new/" in chart
+    rater = client_for(cast.riley).get(f"/patients/{course.patient.public_id}/").content.decode()
+    assert "adverse-events/new" not in rater
+    home = client_for(cast.alice).get("/").content.decode()
+    assert f"/sites/{cast.site_a.public_id}/safety/" in home
