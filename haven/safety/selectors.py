@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -172,3 +173,45 @@ def site_courses(*, site: Site) -> QuerySet[EnrollmentCourse]:
         .select_related("patient")
         .order_by("patient__study_id")
     )
+
+
+def incidence_by_arm(*, site: Site, user: User) -> dict[str, Any] | None:
+    """Patients with at least one event, n (%) [events], per arm and AESI category — only for a
+    user allowed to see the arm of every randomized patient at the site (the study's unblinded
+    statisticians, or an unblinded role); None for everyone else, who must not learn arms."""
+    from haven.trials.models import Randomization
+    from haven.trials.services import arm_for
+
+    randomized = list(
+        Randomization.objects.filter(course__site=site).select_related("study", "slot", "course__site")
+    )
+    if not randomized:
+        return None
+    arms: dict[int, str] = {}
+    for randomization in randomized:
+        arm = arm_for(user, randomization)
+        if arm is None:
+            return None
+        arms[randomization.course_id] = arm
+    names = sorted(set(arms.values()))
+    totals = Counter(arms.values())
+    events = [e for e in adverse_event_list(site=site).exclude(status=AeStatus.DRAFT) if e.course_id in arms]
+    rows: list[dict[str, Any]] = []
+    groups: list[tuple[str, str | None]] = [("Any adverse event", None)]
+    groups += [(LABELS.get(code, code), code) for code in sorted(LABELS)]
+    for label, category in groups:
+        cells = {}
+        for name in names:
+            chosen = [
+                e
+                for e in events
+                if arms[e.course_id] == name and (category is None or category in e.aesi_categories)
+            ]
+            patients = len({e.course_id for e in chosen})
+            cells[name] = {
+                "patients": patients,
+                "percent": round(100 * patients / totals[name], 1) if totals[name] else 0.0,
+                "events": len(chosen),
+            }
+        rows.append({"label": label, "cells": cells})
+    return {"arms": [(n, totals[n]) for n in names], "rows": rows}

@@ -116,6 +116,7 @@ def site_safety(request: HttpRequest, site_id: str) -> HttpResponse:
             for e in events
         ],
         "incidence": selectors.incidence(site=site),
+        "by_arm": selectors.incidence_by_arm(site=site, user=user),
         "courses": selectors.site_courses(site=site) if roles & RECORD_ROLES else [],
         "can_export": bool(roles & EXPORT_ROLES),
     }

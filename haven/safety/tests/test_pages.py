@@ -187,3 +187,29 @@ def test_the_chart_and_home_lead_to_the_safety_pages_for_the_clinical_team_only(
     assert "adverse-events/new" not in rater
     home = client_for(cast.alice).get("/").content.decode()
     assert f"/sites/{cast.site_a.public_id}/safety/" in home
+
+
+def test_incidence_by_arm_shows_only_to_those_who_may_see_every_arm(cast: Cast, clock: Any) -> None:
+    from haven.safety.tests.helpers import dosed, mild
+    from haven.trials import services as trials
+
+    session = dosed(cast)
+    trials.study_create(
+        actor=actor_of(cast.dana),
+        protocol_code="mdma-ptsd",
+        title="Study",
+        statisticians=[cast.dana],
+        factors=["site"],
+        arms=[{"code": "MDMA", "ratio": 1}, {"code": "PBO", "ratio": 1}],
+    )
+    randomization = trials.randomize(actor=actor_of(cast.carmen), course=session.course)
+    services.ae_record(actor=actor_of(cast.alice), course=session.course, data=mild())
+    url = f"/sites/{cast.site_a.public_id}/safety/"
+    statistician = client_for(cast.dana).get(url).content.decode()
+    arm = randomization.slot.arm
+    assert "By arm (you may see arms)" in statistician
+    assert f"{arm} (N = 1)" in statistician
+    assert "1 (100.0%) [1]" in statistician
+    therapist = client_for(cast.alice).get(url).content.decode()
+    assert "By arm" not in therapist
+    assert "(N = 1)" not in therapist
