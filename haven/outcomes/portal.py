@@ -121,12 +121,75 @@ def home(request: HttpRequest) -> HttpResponse:
     except NotFound as error:
         return _render(request, "outcomes/portal/invalid.html", None, {"message": error.message}, status=404)
     course = link.course
-    waiting = portal_forms(course, today_at(course.site.time_zone))
+    today = today_at(course.site.time_zone)
+    waiting = portal_forms(course, today)
+    from haven.safety.services import solicited_due
+
     return _render(
         request,
         "outcomes/portal/home.html",
         link,
-        {"forms": waiting, "flagged": request.session.pop(SESSION_FLAGGED, False)},
+        {
+            "forms": waiting,
+            "effects": solicited_due(course, today),
+            "flagged": request.session.pop(SESSION_FLAGGED, False),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def effects(request: HttpRequest, key: str) -> HttpResponse:
+    """The side-effects checklist after a session: "none of these", or yes/no for every effect."""
+    from haven.safety.services import solicited_due, solicited_record_portal
+    from haven.safety.solicited import EFFECTS
+
+    try:
+        link = _link(request)
+    except NotFound as error:
+        return _render(request, "outcomes/portal/invalid.html", None, {"message": error.message}, status=404)
+    course = link.course
+    due = next((d for d in solicited_due(course, today_at(course.site.time_zone)) if d.key == key), None)
+    if due is None:
+        return _render(
+            request,
+            "outcomes/portal/invalid.html",
+            link,
+            {"message": "This checklist is not waiting for you."},
+            status=404,
+        )
+    chosen: dict[str, str] = {}
+    errors: list[str] = []
+    if request.method == "POST":
+        none = request.POST.get("none") == "1"
+        chosen = {code: request.POST.get(code, "") for code, _ in EFFECTS}
+        answers = {code: value == "yes" for code, value in chosen.items() if value in ("yes", "no")}
+        try:
+            solicited_record_portal(
+                actor=services.portal_actor(
+                    link, ip=_ip(request), user_agent=request.headers.get("User-Agent", "")[:300]
+                ),
+                course=course,
+                key=key,
+                none_reported=none,
+                answers={} if none else answers,
+            )
+        except DomainError as error:
+            errors = [error.message]
+        else:
+            request.session[SESSION_FLAGGED] = bool(answers.get("suicidal_thoughts")) and not none
+            return redirect("portal:home")
+    return _render(
+        request,
+        "outcomes/portal/effects.html",
+        link,
+        {
+            "due": due,
+            "effects": EFFECTS,
+            "chosen": chosen,
+            "errors": errors,
+            "yes_no": [("yes", "Yes"), ("no", "No")],
+        },
+        status=422 if errors else 200,
     )
 
 

@@ -9,5 +9,6 @@ urlpatterns = [
     path("portal/", portal.home, name="home"),
     path("portal/verify/", portal.verify, name="verify"),
     path("portal/forms/<slug:instrument>/<slug:key>/", portal.form, name="form"),
+    path("portal/effects/<str:key>/", portal.effects, name="effects"),
     path("portal/leave/", portal.leave, name="leave"),
 ]

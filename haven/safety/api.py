@@ -314,7 +314,7 @@ def _solicited_out(c: SolicitedChecklist) -> SolicitedOut:
         none_reported=c.none_reported,
         answers=c.answers,
         session_id=c.session.public_id if c.session else None,
-        by=c.by.printed_name,
+        by=c.by.printed_name if c.by else "the patient (portal)",
         recorded_at=c.created_at,
     )
 

@@ -284,7 +284,23 @@ class SolicitedChecklist(BaseModel):
     )
     none_reported = models.BooleanField()
     answers = models.JSONField(default=dict, help_text="effect code → true (present) / false (absent).")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The member of staff who asked; empty when the patient answered through the portal.",
+    )
+    source = models.CharField(
+        max_length=8, default="staff", choices=[("staff", "Staff"), ("portal", "Patient, portal")]
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(source="portal") | models.Q(by__isnull=False),
+                name="solicited_staff_entry_has_who",
+            ),
+        ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 
@@ -19,8 +19,8 @@ from haven.audit.context import Actor
 from haven.audit.models import SignatureMeaning
 from haven.audit.services import audit_create, audit_update, diff, snapshot
 from haven.audit.signatures import signature_record
-from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
-from haven.core.time import now, today_at
+from haven.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
+from haven.core.time import local, now, today_at
 from haven.dosing.models import Alert, DoseAdministration, DosingSession, Emergency
 from haven.dosing.services import notify
 from haven.outcomes.models import SafetyAlert
@@ -48,7 +48,7 @@ from haven.safety.models import (
     SolicitedChecklist,
 )
 from haven.safety.roles import CODING_ROLES, MEDICAL_ROLES, RECORD_ROLES
-from haven.safety.solicited import EFFECT_CODES, TIME_POINTS
+from haven.safety.solicited import EFFECT_CODES, TIME_POINTS, day_offset
 
 _CRITERIA = tuple(name for name, _ in SERIOUSNESS_CRITERIA)
 
@@ -612,8 +612,33 @@ def solicited_record(
     session: DosingSession | None = None,
 ) -> SolicitedChecklist:
     """A checklist at a time point: either "none" explicitly, or an answer for every effect."""
+    user = _require_role(
+        actor, course.site, RECORD_ROLES, "Solicited effects are recorded by clinical staff."
+    )
+    return _solicited_create(
+        actor=actor,
+        course=course,
+        time_point=time_point,
+        none_reported=none_reported,
+        answers=answers,
+        session=session,
+        by=user,
+        source="staff",
+    )
+
+
+def _solicited_create(
+    *,
+    actor: Actor,
+    course: EnrollmentCourse,
+    time_point: str,
+    none_reported: bool,
+    answers: dict[str, bool],
+    session: DosingSession | None,
+    by: User | None,
+    source: str,
+) -> SolicitedChecklist:
     site = course.site
-    user = _require_role(actor, site, RECORD_ROLES, "Solicited effects are recorded by clinical staff.")
     if time_point not in time_points_of(course):
         raise field_error("time_point", "is not one of the checklist's time points")
     unknown = [code for code in answers if code not in EFFECT_CODES]
@@ -638,14 +663,91 @@ def solicited_record(
             session=session,
             none_reported=none_reported,
             answers=answers,
-            by=user,
+            by=by,
+            source=source,
         )
         audit_create(
             actor=actor,
             instance=checklist,
-            fields=("time_point", "session", "none_reported", "answers"),
+            fields=("time_point", "session", "none_reported", "answers", "source"),
             site_id=site.public_id,
         )
+    return checklist
+
+
+@dataclass(frozen=True)
+class SolicitedDue:
+    time_point: str
+    label: str
+    session: DosingSession
+    due_on: date
+
+    @property
+    def key(self) -> str:
+        return f"{self.session.public_id}-{self.time_point}"
+
+
+def solicited_due(course: EnrollmentCourse, today: date) -> list[SolicitedDue]:
+    """The patient's own checklists (the "dayN" time points after each dosed session) that are due
+    and not yet answered."""
+    labels = dict(TIME_POINTS)
+    done = set(
+        SolicitedChecklist.objects.filter(course=course, session__isnull=False).values_list(
+            "session_id", "time_point"
+        )
+    )
+    due = []
+    sessions = DosingSession.objects.filter(course=course, first_dose_at__isnull=False).select_related(
+        "visit", "course__site"
+    )
+    for session in sessions.order_by("first_dose_at"):
+        assert session.first_dose_at is not None
+        dosed_on = local(session.first_dose_at, course.site.time_zone).date()
+        for time_point in time_points_of(course):
+            offset = day_offset(time_point)
+            if offset is None or (session.pk, time_point) in done:
+                continue
+            due_on = dosed_on + timedelta(days=offset)
+            if today >= due_on:
+                due.append(SolicitedDue(time_point, labels.get(time_point, time_point), session, due_on))
+    return due
+
+
+def solicited_record_portal(
+    *,
+    actor: Actor,
+    course: EnrollmentCourse,
+    key: str,
+    none_reported: bool,
+    answers: dict[str, bool],
+) -> SolicitedChecklist:
+    """The patient's answers through the portal, for a checklist that is waiting for them. A "yes"
+    to thoughts of suicide or self-harm notifies the care team at once."""
+    match = next((d for d in solicited_due(course, today_at(course.site.time_zone)) if d.key == key), None)
+    if match is None:
+        raise NotFound("This checklist is not waiting for you.")
+    with transaction.atomic():
+        checklist = _solicited_create(
+            actor=actor,
+            course=course,
+            time_point=match.time_point,
+            none_reported=none_reported,
+            answers=answers,
+            session=match.session,
+            by=None,
+            source="portal",
+        )
+        if answers.get("suicidal_thoughts"):
+            from haven.outcomes.services import care_team
+
+            notify(
+                actor=actor,
+                site=course.site,
+                recipients=care_team(course.site, now()),
+                subject=f"Haven: {course.patient.study_id} reported thoughts of suicide or self-harm",
+                body=f"In the side-effects checklist ({match.label}) through the portal. Contact the patient.",
+                about=checklist,
+            )
     return checklist
 
 

@@ -42,3 +42,11 @@ EFFECTS: tuple[tuple[str, str], ...] = (
 TIME_POINT_CODES = frozenset(code for code, _ in TIME_POINTS)
 EFFECT_CODES = tuple(code for code, _ in EFFECTS)
 EFFECT_LABELS = dict(EFFECTS)
+
+
+def day_offset(time_point: str) -> int | None:
+    """Days after the session for a "dayN" time point (asked of the patient through the portal);
+    None for the others (asked by staff in the room, e.g. at the end of the session)."""
+    if time_point.startswith("day") and time_point[3:].isdigit():
+        return int(time_point[3:])
+    return None
