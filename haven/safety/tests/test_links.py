@@ -17,7 +17,7 @@ from haven.dosing import services as dosing
 from haven.dosing.models import Alert
 from haven.safety import services
 from haven.safety.models import AdverseEvent
-from haven.safety.tests.helpers import T0, dosed, serious
+from haven.safety.tests.helpers import T0, dosed, mild, serious
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,13 @@ def test_an_open_alert_in_the_room_offers_record_as_adverse_event(cast: Cast, cl
     alert = Alert.objects.get()
     page = client_for(cast.alice).get(f"/sessions/{session.public_id}/").content.decode()
     assert f"/courses/{session.course.public_id}/adverse-events/new/?alert={alert.public_id}" in page
+    # Once recorded, the alert links to its adverse event instead (the link kept both ways).
+    event = services.ae_record(
+        actor=actor_of(cast.alice), course=session.course, data=mild(), source_alert=alert
+    )
+    page = client_for(cast.alice).get(f"/sessions/{session.public_id}/").content.decode()
+    assert f"/adverse-events/{event.public_id}/" in page
+    assert f"?alert={alert.public_id}" not in page
 
 
 def test_the_emergency_page_offers_the_draft_and_then_links_to_it(cast: Cast, clock: Any) -> None:
