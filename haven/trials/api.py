@@ -131,3 +131,38 @@ def allocation_list(request: HttpRequest, protocol_code: str) -> list[SlotOut]:
         )
         for s in slots
     ]
+
+
+class BangOut(Schema):
+    arm: str
+    n: int
+    correct: int
+    incorrect: int
+    dont_know: int
+    index: float | None
+    se: float | None
+    lower: float | None
+    upper: float | None
+
+
+@router.get(
+    "/studies/{protocol_code}/blinding",
+    auth=user_auth,
+    response={200: dict[str, list[BangOut]], **ERRORS},
+    summary="Blinding integrity: Bang's index per arm and respondent type (statisticians only)",
+)
+def blinding(request: HttpRequest, protocol_code: str) -> dict[str, list[BangOut]]:
+    import math
+
+    user = principal_user(request)
+    study = Study.objects.filter(protocol_code=protocol_code).first()
+    if study is None:
+        raise PermissionDenied("Only the study's unblinded statisticians see the blinding summary.")
+    summary = services.blinding_summary(user=user, study=study)
+    return {
+        kind: [
+            BangOut(**{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})  # type: ignore[arg-type]
+            for row in rows
+        ]
+        for kind, rows in summary.items()
+    }

@@ -216,3 +216,53 @@ def emergency_unblind(
             about=unblinding,
         )
     return randomization.slot.arm
+
+
+def control_arm(study: Study) -> str:
+    """The study's control arm: the one marked ``"control": true``, else the one named placebo."""
+    for arm in study.arms:
+        if arm.get("control"):
+            return str(arm["code"])
+    for arm in study.arms:
+        if "placebo" in f"{arm['code']} {arm.get('label', '')}".lower() or str(arm["code"]).upper() == "PBO":
+            return str(arm["code"])
+    return str(study.arms[-1]["code"])
+
+
+def blinding_summary(*, user: User, study: Study) -> dict[str, list[dict[str, object]]]:
+    """Bang's blinding index per arm, for each kind of respondent (participant, therapist, rater),
+    from the treatment-guess forms of the study's randomized patients. A guess of "placebo" names
+    the control arm, "active" any other; "don't know" counts as no guess. Statisticians only."""
+    from dataclasses import asdict
+
+    from haven.outcomes.models import Response
+    from haven.trials.stats.blinding import bang_index
+
+    if not study.unblinded_statisticians.filter(pk=user.pk).exists():
+        raise PermissionDenied("Only the study's unblinded statisticians see the blinding summary.")
+    control = control_arm(study)
+    arms = [str(a["code"]) for a in study.arms]
+    allocated = {
+        r.course_id: r.slot.arm for r in Randomization.objects.filter(study=study).select_related("slot")
+    }
+    guesses: dict[str, list[tuple[str, str | None]]] = {"participant": [], "therapist": [], "rater": []}
+    responses = Response.objects.filter(
+        course_id__in=allocated, instrument="treatment_guess", entered_in_error=False
+    ).prefetch_related("scores")
+    for response in responses:
+        score = max(response.scores.all(), key=lambda s: (s.created_at, s.pk), default=None)
+        if score is None:
+            continue
+        respondent, guess = score.detail.get("respondent"), score.detail.get("arm_guess")
+        if respondent not in guesses or guess is None:
+            continue
+        true_arm = allocated[response.course_id]
+        if guess == "dont_know":
+            named = None
+        elif guess == "placebo":
+            named = control
+        else:
+            # "active" names the treatment arm; with several active arms it counts as correct for any.
+            named = true_arm if true_arm != control else next(a for a in arms if a != control)
+        guesses[respondent].append((true_arm, named))
+    return {kind: [asdict(b) for b in bang_index(rows, arms=arms)] for kind, rows in guesses.items()}

@@ -190,3 +190,53 @@ def test_two_racing_randomizations_never_take_the_same_slot(transactional_db: No
         thread.join()
     assert errors == []
     assert sorted(Randomization.objects.values_list("slot__sequence", flat=True)) == [1, 2]
+
+
+def test_the_blinding_summary_counts_guesses_per_arm_and_respondent_for_statisticians_only(
+    cast: Cast,
+) -> None:
+    from haven.outcomes import services as outcomes
+
+    _study(cast)
+    courses = _courses(cast, 2)
+    allocated = [
+        services.randomize(actor=actor_of(cast.carmen), course=c, factors={"dissociative": "no"})
+        for c in courses
+    ]
+    guess_of = {"MDMA": "active", "PBO": "placebo"}
+    for course, randomization in zip(courses, allocated, strict=True):
+        right = guess_of[randomization.slot.arm]
+        outcomes.response_record(
+            actor=actor_of(cast.alice),
+            course=course,
+            instrument="treatment_guess",
+            respondent="patient",
+            answers={
+                "treatment_guess_respondent": "participant",
+                "treatment_guess_arm": right,
+                "treatment_guess_confidence": 80,
+            },
+        )
+        outcomes.response_record(
+            actor=actor_of(cast.alice),
+            course=course,
+            instrument="treatment_guess",
+            respondent="therapist",
+            answers={
+                "treatment_guess_respondent": "therapist",
+                "treatment_guess_arm": "dont_know",
+                "treatment_guess_confidence": 10,
+            },
+        )
+    summary = services.blinding_summary(user=cast.dana, study=Study.objects.get())
+    participants = [row for row in summary["participant"] if row["n"]]
+    assert all(
+        row["correct"] == row["n"] and row["index"] == 1.0 for row in participants
+    )  # everyone guessed right
+    assert sum(row["n"] for row in summary["therapist"]) == 2
+    assert all(row["dont_know"] == row["n"] for row in summary["therapist"] if row["n"])
+    assert client_for(cast.alice).get("/api/v1/studies/mdma-ptsd/blinding").status_code == 403
+    body = client_for(cast.dana).get("/api/v1/studies/mdma-ptsd/blinding").json()
+    assert set(body) == {"participant", "therapist", "rater"}
+    assert body["rater"][0]["n"] == 0
+    assert body["rater"][0]["index"] is None
