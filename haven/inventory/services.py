@@ -290,6 +290,10 @@ def dispense(
         raise field_error("session", "is not a session of this site")
     if lot.expires_on < local(now(), location.site.time_zone).date():
         raise field_error("lot", f"expired on {lot.expires_on:%Y-%m-%d}")
+    if lot.kit_number:
+        from haven.trials.services import kit_for_session_check
+
+        kit_for_session_check(course=session.course, kit_number=lot.kit_number)
     return _move(
         actor,
         kind=EntryKind.DISPENSE,

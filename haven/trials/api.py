@@ -26,6 +26,7 @@ class RandomizeIn(Schema):
 
 class RandomizationOut(Schema):
     study: str
+    kit: str | None
     randomized_at: datetime
     factors: dict[str, str]
     blinded: bool
@@ -50,6 +51,7 @@ def _out(user: User, randomization: Randomization) -> RandomizationOut:
     arm = services.arm_for(user, randomization)
     return RandomizationOut(
         study=randomization.study.protocol_code,
+        kit=randomization.kit.number if randomization.kit else None,
         randomized_at=randomization.created_at,
         factors=randomization.factors,
         blinded=arm is None,
@@ -60,7 +62,9 @@ def _out(user: User, randomization: Randomization) -> RandomizationOut:
 def _randomization(course_id: uuid.UUID, request: HttpRequest) -> Randomization:
     course = access_course(user=principal_user(request), course_id=course_id)
     randomization = (
-        Randomization.objects.filter(course=course).select_related("study", "slot", "course__site").first()
+        Randomization.objects.filter(course=course)
+        .select_related("study", "slot", "kit", "course__site")
+        .first()
     )
     if randomization is None:
         raise NotFound("This patient is not randomized.")

@@ -63,10 +63,29 @@ class AllocationSlot(models.Model):
         return f"{self.stratum} #{self.sequence}"
 
 
+class Kit(BaseModel):
+    """Blinded supply: a kit number and, concealed, the arm it holds. Blinded staff dispense a kit,
+    never an arm: randomizing assigns the patient the next free kit of their arm at their site."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="kits")
+    number = models.CharField(max_length=40)
+    arm = models.CharField(max_length=40)
+    site = models.ForeignKey("accounts.Site", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "number"], name="kit_number_unique_in_study")]
+
+    def __str__(self) -> str:
+        return f"kit {self.number}"
+
+
 class Randomization(BaseModel):
     course = models.OneToOneField(EnrollmentCourse, on_delete=models.PROTECT, related_name="randomization")
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="randomizations")
     slot = models.OneToOneField(AllocationSlot, on_delete=models.PROTECT, related_name="randomization")
+    kit = models.OneToOneField(
+        Kit, null=True, blank=True, on_delete=models.PROTECT, related_name="randomization"
+    )
     factors = models.JSONField()
     randomized_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
 
-from haven.accounts.models import Role, User
+from haven.accounts.models import Role, Site, User
 from haven.accounts.selectors import roles_for
 from haven.accounts.signing import reauthenticate
 from haven.audit.context import Actor
@@ -23,7 +24,7 @@ from haven.core.errors import Conflict, PermissionDenied, ValidationFailed, fiel
 from haven.dosing.services.oncall import notify
 from haven.patients.models import CourseStatus, EnrollmentCourse
 from haven.trials.allocation import permuted_blocks
-from haven.trials.models import AllocationSlot, Randomization, Study, Unblinding
+from haven.trials.models import AllocationSlot, Kit, Randomization, Study, Unblinding
 
 RANDOMIZE_ROLES = frozenset({Role.COORDINATOR, Role.PHYSICIAN})
 ON_STUDY = (CourseStatus.PREPARATION, CourseStatus.TREATMENT, CourseStatus.INTEGRATION)
@@ -147,8 +148,19 @@ def randomize(
             .first()
         )
         assert slot is not None
+        kit = None
+        if Kit.objects.filter(study=study).exists():
+            kit = (
+                Kit.objects.select_for_update()
+                .filter(study=study, site=site, arm=slot.arm, randomization__isnull=True)
+                .order_by("number")
+                .first()
+            )
+            if kit is None:
+                # Said without the arm: the message must not unblind whoever reads it.
+                raise Conflict("No free kit for this patient at this site: ask the sponsor for supply.")
         randomization = Randomization.objects.create(
-            course=course, study=study, slot=slot, factors=factors, randomized_by=user
+            course=course, study=study, slot=slot, kit=kit, factors=factors, randomized_by=user
         )
         # The position in the list, never the arm: auditors read the trail.
         audit_record(
@@ -162,6 +174,7 @@ def randomize(
                 "stratum": {"old": None, "new": stratum},
                 "sequence": {"old": None, "new": slot.sequence},
                 "factors": {"old": None, "new": factors},
+                "kit": {"old": None, "new": kit.number if kit else None},
             },
         )
     return randomization
@@ -229,7 +242,7 @@ def control_arm(study: Study) -> str:
     return str(study.arms[-1]["code"])
 
 
-def blinding_summary(*, user: User, study: Study) -> dict[str, list[dict[str, object]]]:
+def blinding_summary(*, user: User, study: Study) -> dict[str, list[dict[str, Any]]]:
     """Bang's blinding index per arm, for each kind of respondent (participant, therapist, rater),
     from the treatment-guess forms of the study's randomized patients. A guess of "placebo" names
     the control arm, "active" any other; "don't know" counts as no guess. Statisticians only."""
@@ -266,3 +279,39 @@ def blinding_summary(*, user: User, study: Study) -> dict[str, list[dict[str, ob
             named = true_arm if true_arm != control else next(a for a in arms if a != control)
         guesses[respondent].append((true_arm, named))
     return {kind: [asdict(b) for b in bang_index(rows, arms=arms)] for kind, rows in guesses.items()}
+
+
+def kits_load(*, actor: Actor, study: Study, rows: Sequence[tuple[str, str, Site]]) -> int:
+    """Load the sponsor's kit list (kit number, arm, site). Statisticians only: the list is concealed."""
+    user = actor.user
+    if user is None or not study.unblinded_statisticians.filter(pk=user.pk).exists():
+        raise PermissionDenied("Only the study's unblinded statisticians load the kit list.")
+    codes = {str(a["code"]) for a in study.arms}
+    problems = [f"row {i + 1}: unknown arm" for i, (_, arm, _) in enumerate(rows) if arm not in codes]
+    problems += [f"row {i + 1}: no kit number" for i, (number, _, _) in enumerate(rows) if not number.strip()]
+    if problems:
+        raise ValidationFailed(f"kits: {problems[0]}", fields={"kits": problems})
+    with transaction.atomic():
+        if Kit.objects.filter(study=study, number__in=[n.strip() for n, _, _ in rows]).exists():
+            raise Conflict("Some of these kit numbers are already loaded.")
+        Kit.objects.bulk_create(
+            Kit(study=study, number=n.strip(), arm=arm, site=site) for n, arm, site in rows
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            record_type="trials.kitlist",
+            record_id=str(study.public_id),
+            site_id=None,
+            changes={"kits": {"old": None, "new": len(rows)}},  # how many, never which arm
+        )
+    return len(rows)
+
+
+def kit_for_session_check(*, course: EnrollmentCourse, kit_number: str) -> None:
+    """For the ledger: a randomized patient with a kit receives only that kit."""
+    randomization = Randomization.objects.filter(course=course).select_related("kit").first()
+    if randomization is None or randomization.kit is None:
+        return
+    if kit_number != randomization.kit.number:
+        raise field_error("lot", f"this patient's kit is {randomization.kit.number}")

@@ -240,3 +240,78 @@ def test_the_blinding_summary_counts_guesses_per_arm_and_respondent_for_statisti
     assert set(body) == {"participant", "therapist", "rater"}
     assert body["rater"][0]["n"] == 0
     assert body["rater"][0]["index"] is None
+
+
+def test_blinded_supply_assigns_a_kit_of_the_arm_and_the_ledger_dispenses_only_that_kit(cast: Cast) -> None:
+    from decimal import Decimal
+
+    from haven.dosing.services import session_open
+    from haven.inventory import services as ledger
+    from haven.inventory.models import Lot, Registration, StorageLocation, Substance
+    from haven.patients.models import Visit
+
+    study = _study(cast)
+    with pytest.raises(PermissionDenied):
+        services.kits_load(actor=actor_of(cast.carmen), study=study, rows=[("K-001", "MDMA", cast.site_a)])
+    rows = [
+        ("K-001", "MDMA", cast.site_a),
+        ("K-002", "PBO", cast.site_a),
+        ("K-003", "MDMA", cast.site_a),
+        ("K-004", "PBO", cast.site_a),
+    ]
+    assert services.kits_load(actor=actor_of(cast.dana), study=study, rows=rows) == 4
+    assert "MDMA" not in json.dumps(
+        list(AuditEntry.objects.filter(record_type="trials.kitlist").values_list("changes", flat=True))
+    )
+    (course,) = _courses(cast, 1)
+    randomization = services.randomize(
+        actor=actor_of(cast.carmen), course=course, factors={"dissociative": "no"}
+    )
+    assert randomization.kit is not None
+    assert randomization.kit.arm == randomization.slot.arm
+    body = client_for(cast.alice).get(f"/api/v1/courses/{course.public_id}/randomization").json()
+    assert (body["kit"], body["arm"]) == (randomization.kit.number, None)  # a kit, never an arm
+    registration = Registration.objects.create(
+        site=cast.site_a, registrant="Alder", number="RA1", address="1 Main St"
+    )
+    substance = Substance.objects.create(
+        registration=registration, name="MDMA or placebo (blinded)", schedule="I"
+    )
+    safe = StorageLocation.objects.create(site=cast.site_a, name="Safe A")
+    kits = {}
+    for number, _, _ in rows:
+        kits[number] = Lot.objects.create(
+            substance=substance,
+            lot_number=f"LOT-{number}",
+            finished_form="40 mg capsule",
+            strength=Decimal(40),
+            units_per_container=4,
+            expires_on=date(2030, 1, 1),
+            kit_number=number,
+        )
+        ledger.receive(
+            actor=actor_of(cast.pat),
+            lot=kits[number],
+            location=safe,
+            containers=1,
+            supplier_name="s",
+            supplier_address="a",
+            supplier_registration="r",
+            order_form_number="o",
+            received_on=date.today(),
+        )
+    from haven.core.testing import make_credential
+
+    make_credential(cast.alice, cast.site_a)
+    session = session_open(actor=actor_of(cast.alice), visit=Visit.objects.get(course=course, code="dose1"))
+    wrong = next(n for n in kits if n != randomization.kit.number)
+    with pytest.raises(ValidationFailed) as refused:
+        ledger.dispense(actor=actor_of(cast.pat), lot=kits[wrong], location=safe, quantity=3, session=session)
+    assert refused.value.fields == {"lot": [f"this patient's kit is {randomization.kit.number}"]}
+    ledger.dispense(
+        actor=actor_of(cast.pat),
+        lot=kits[randomization.kit.number],
+        location=safe,
+        quantity=3,
+        session=session,
+    )
