@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("haven.dosing.urls")),
     path("", include("haven.outcomes.urls")),
     path("", include("haven.inventory.urls")),
+    path("", include("haven.trials.urls")),
     path("", include("haven.outcomes.portal_urls")),
     path("", include("haven.safety.urls")),
 ]

@@ -1,0 +1,55 @@
+"""The study report page and the ADaM-shaped exports, for the study's unblinded statisticians."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from haven.accounts.actors import actor_for
+from haven.accounts.models import User
+from haven.audit.models import AuditAction
+from haven.audit.services import audit_record
+from haven.core.errors import NotFound, PermissionDenied
+from haven.core.time import now
+from haven.trials.adam import study_data
+from haven.trials.models import Study
+from haven.trials.report import study_report
+
+
+def _study(request: HttpRequest, protocol_code: str) -> tuple[User, Study]:
+    user = request.user
+    assert isinstance(user, User)
+    study = Study.objects.filter(protocol_code=protocol_code).first()
+    if study is None or not study.unblinded_statisticians.filter(pk=user.pk).exists():
+        raise PermissionDenied("Only the study's unblinded statisticians see the study report.")
+    return user, study
+
+
+@login_required
+@require_safe
+def report(request: HttpRequest, protocol_code: str) -> HttpResponse:
+    user, study = _study(request, protocol_code)
+    return render(request, "trials/report.html", study_report(user=user, study=study) | {"printed_at": now()})
+
+
+@login_required
+@require_safe
+def export(request: HttpRequest, protocol_code: str, dataset: str) -> HttpResponse:
+    user, study = _study(request, protocol_code)
+    if dataset not in ("adsl", "adqs"):
+        raise NotFound("No such dataset.")
+    data = study_data(user=user, study=study)
+    frame = data.adsl if dataset == "adsl" else data.adqs
+    audit_record(
+        actor=actor_for(request),
+        action=AuditAction.EXPORT,
+        record_type=f"trials.{dataset}",
+        record_id=str(study.public_id),
+        site_id=None,
+        changes={"rows": {"old": None, "new": len(frame)}},
+    )
+    response = HttpResponse(frame.to_csv(index=False), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{study.protocol_code}-{dataset}.csv"'
+    return response
