@@ -76,3 +76,22 @@ def test_a_csv_table_and_clear_errors() -> None:
         _run("ancova", str(FEV), "--outcome", "FEV1", "--arm", "ARMCD", "--where", "ARMCD=NONE")
     with pytest.raises(CommandError, match="no such file"):
         _run("table1", "missing.csv", "--arm", "ARM")
+
+
+PILOT = DATA / "cdiscpilot01" / "adam"
+
+
+@pytest.mark.skipif(not PILOT.exists(), reason="the shared reference data is not beside the repository")
+def test_the_cdisc_pilot_report_reproduces_its_published_tables() -> None:
+    out = io.StringIO()
+    call_command("report", "cdisc-pilot", str(PILOT), stdout=out)
+    report = json.loads(out.getvalue())
+    primary = report["primary_ancova"]
+    # The pilot's efficacy population at week 24 (LOCF): 79 placebo, 81 low dose, 74 high dose.
+    assert list(primary["population"].values()) == [79, 81, 74]
+    # The CSR's dose-response test of the ADAS-Cog change at week 24: p = 0.245.
+    assert primary["dose_response"]["p"] == pytest.approx(0.245, abs=5e-4)
+    assert report["ae_incidence"][0]["cells"]["Placebo"] == "65 (75.6) [281]"
+    assert report["time_to_dermatologic_event"]["curves"]["Xanomeline High Dose"]["median"] == 36.0
+    with pytest.raises(CommandError, match="missing"):
+        call_command("report", "cdisc-pilot", str(DATA / "mmrm"))
