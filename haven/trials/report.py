@@ -67,6 +67,15 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
         "primary": None,
         "primary_note": "",
         "blinding": blinding_summary(user=user, study=study),
+        "peak_vitals": peak_vitals(
+            study,
+            {
+                r.course_id: r.slot.arm
+                for r in Randomization.objects.filter(study=study).select_related("slot")
+            },
+        ),
+        "trajectory": {"lines": [], "visits": []},
+        "durability": [],
     }
     outcomes = None
     first = courses.select_related("protocol_version").first()
@@ -102,6 +111,27 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
         )
     if all(categories.values()):
         report["responses"] = [asdict(r) for r in response_table(categories, control=control)]
+    report["trajectory"] = _trajectory(scores, arms)
+    report["durability"] = [
+        {
+            "visit": visit,
+            "rows": [
+                {
+                    "arm": arm,
+                    "n": len(cell),
+                    "mean_change": float(cell["CHG"].mean()) if len(cell) else None,
+                }
+                for arm in arms
+                for cell in [
+                    scores[(scores["AVISIT"] == visit) & (scores["ARM"] == arm) & scores["CHG"].notna()]
+                ]
+            ],
+        }
+        for visit in sorted(
+            set(scores["AVISIT"]) - {outcomes.baseline_visit},
+            key=lambda v: int(scores.loc[scores["AVISIT"] == v, "AVISITN"].iloc[0]),
+        )
+    ]
     post = scores[(scores["AVISIT"] != outcomes.baseline_visit) & scores["CHG"].notna()]
     try:
         if post["ARM"].nunique() < 2 or post["USUBJID"].nunique() < 4:
@@ -134,6 +164,61 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
     except (ValueError, ArithmeticError, KeyError) as error:
         report["primary_note"] = f"The primary analysis is not estimable yet: {error}."
     return report
+
+
+def _trajectory(scores: Any, arms: list[str]) -> dict[str, Any]:
+    """Mean score per arm and visit as SVG polyline points (the report's plot, drawn server-side)."""
+    if scores.empty:
+        return {"lines": [], "visits": []}
+    visits = sorted(
+        set(scores["AVISIT"]), key=lambda v: int(scores.loc[scores["AVISIT"] == v, "AVISITN"].iloc[0])
+    )
+    top = float(scores["AVAL"].max()) or 1.0
+    width, height, pad = 600, 220, 40
+    step = (width - 2 * pad) / max(len(visits) - 1, 1)
+    lines = []
+    for arm in arms:
+        points = []
+        for i, visit in enumerate(visits):
+            cell = scores[(scores["ARM"] == arm) & (scores["AVISIT"] == visit)]
+            if len(cell):
+                mean = float(cell["AVAL"].mean())
+                points.append(f"{pad + i * step:.0f},{height - pad - mean / top * (height - 2 * pad):.0f}")
+        lines.append({"arm": arm, "points": " ".join(points)})
+    labels = [(f"{pad + i * step:.0f}", v) for i, v in enumerate(visits)]
+    return {"lines": lines, "visits": labels, "top": top, "width": width, "height": height}
+
+
+def peak_vitals(study: Study, arms: dict[int, str]) -> list[dict[str, Any]]:
+    """The largest rise from the pre-dose baseline in each session, averaged per arm (systolic BP,
+    heart rate, temperature): the safety signal the MAPP papers report per session."""
+    from haven.dosing.models import DosingSession, Observation
+
+    rises: dict[tuple[str, str], list[float]] = {}
+    sessions = DosingSession.objects.filter(course_id__in=arms, first_dose_at__isnull=False)
+    for session in sessions:
+        assert session.first_dose_at is not None
+        for parameter in ("systolic_bp", "heart_rate", "temperature"):
+            values = Observation.objects.filter(session=session, parameter=parameter, entered_in_error=False)
+            before = values.filter(observed_at__lte=session.first_dose_at).order_by("-observed_at").first()
+            after = [
+                float(v)
+                for v in values.filter(observed_at__gt=session.first_dose_at).values_list("value", flat=True)
+            ]
+            if before is None or not after:
+                continue
+            rises.setdefault((arms[session.course_id], parameter), []).append(
+                max(after) - float(before.value)
+            )
+    return [
+        {
+            "arm": arm,
+            "parameter": parameter,
+            "sessions": len(values),
+            "mean_peak_rise": sum(values) / len(values),
+        }
+        for (arm, parameter), values in sorted(rises.items())
+    ]
 
 
 def _row(row: Any) -> dict[str, Any]:

@@ -68,6 +68,11 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
     assert "MDMA - PBO" in html  # the primary analysis contrast
     assert "remission" in html
     assert "data snapshot" in html
+    assert html.count("<polyline") == 2  # the mean primary score of each arm by visit
+    assert "Change from baseline by visit (durability)" in html
+    durability = html[html.index("(durability)") : html.index("Response categories")]
+    assert "<td>primary</td><td>4, " in durability  # four per arm at the primary endpoint
+    assert "No dosed sessions with pre- and post-dose vital signs yet." in html
     assert client_for(cast.alice).get("/studies/mdma-ptsd/report/").status_code == 403
     adsl = client_for(cast.dana).get("/studies/mdma-ptsd/adsl.csv").content.decode()
     rows = list(csv.DictReader(io.StringIO(adsl)))
@@ -83,3 +88,38 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
         AuditEntry.objects.filter(action="export", record_type__in=["trials.adsl", "trials.adqs"]).count()
         == 2
     )
+
+
+def test_peak_vitals_average_the_largest_rise_per_session_by_arm(cast: Cast) -> None:
+    import time_machine
+
+    from haven.dosing import services as dosing
+    from haven.safety.tests.helpers import T0, dosed
+    from haven.trials.models import Study
+    from haven.trials.report import peak_vitals
+
+    with time_machine.travel(T0 + timedelta(hours=3), tick=False):
+        session = dosed(cast)
+        for minutes, systolic in ((30, 150), (60, 170), (90, 140)):
+            dosing.vitals_record(
+                actor=actor_of(cast.alice),
+                session=session,
+                values={"systolic_bp": (systolic, "mm[Hg]")},
+                observed_at=T0 + timedelta(minutes=minutes),
+            )
+        study = services.study_create(
+            actor=actor_of(cast.dana),
+            protocol_code="mdma-ptsd",
+            title="S",
+            statisticians=[cast.dana],
+            factors=["site"],
+            arms=[{"code": "MDMA", "ratio": 1}, {"code": "PBO", "ratio": 1}],
+        )
+        randomization = services.randomize(actor=actor_of(cast.carmen), course=session.course)
+    rows = peak_vitals(Study.objects.get(pk=study.pk), {session.course_id: randomization.slot.arm})
+    peak = next(r for r in rows if r["parameter"] == "systolic_bp")
+    assert (peak["arm"], peak["sessions"], peak["mean_peak_rise"]) == (
+        randomization.slot.arm,
+        1,
+        48.0,
+    )  # 170 − 122
