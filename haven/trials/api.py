@@ -170,3 +170,109 @@ def blinding(request: HttpRequest, protocol_code: str) -> dict[str, list[BangOut
         ]
         for kind, rows in summary.items()
     }
+
+
+class ArmIn(Schema):
+    code: str
+    label: str = ""
+    ratio: int = 1
+    control: bool = False
+
+
+class StudyIn(Schema):
+    protocol_code: str
+    title: str
+    arms: list[ArmIn]
+    factors: list[str] = ["site"]
+    block_multiples: list[int] = [1, 2]
+    unblinded_roles: list[str] = []
+    statistician_ids: list[uuid.UUID] = []
+
+
+class StudyOut(Schema):
+    protocol_code: str
+    title: str
+    arms: list[dict[str, object]]
+    factors: list[str]
+    block_multiples: list[int]
+    unblinded_roles: list[str]
+    statisticians: list[str]
+
+
+class KitIn(Schema):
+    number: str
+    arm: str
+    site_id: uuid.UUID
+
+
+@router.post(
+    "/studies",
+    auth=user_auth,
+    response={201: StudyOut, **ERRORS},
+    summary="Set up a randomized study (a data manager)",
+)
+def study_create(request: HttpRequest, payload: StudyIn) -> Status[StudyOut]:
+    from haven.accounts.models import Role, SiteMembership
+
+    user = principal_user(request)
+    if not SiteMembership.objects.filter(user=user, role=Role.DATA_MANAGER).exists():
+        raise PermissionDenied("Setting up a study needs the data manager / statistician role.")
+    statisticians = list(
+        User.objects.filter(
+            public_id__in=payload.statistician_ids, memberships__role=Role.DATA_MANAGER
+        ).distinct()
+    )
+    if len(statisticians) != len(set(payload.statistician_ids)):
+        from haven.core.errors import ValidationFailed
+
+        raise ValidationFailed(
+            "statistician_ids: each must be a data manager / statistician",
+            fields={"statistician_ids": ["each must be a data manager / statistician"]},
+        )
+    study = services.study_create(
+        actor=principal_actor(request),
+        protocol_code=payload.protocol_code,
+        title=payload.title,
+        arms=[a.model_dump() for a in payload.arms],
+        factors=payload.factors,
+        block_multiples=payload.block_multiples,
+        unblinded_roles=payload.unblinded_roles,
+        statisticians=statisticians,
+    )
+    return Status(
+        201,
+        StudyOut(
+            protocol_code=study.protocol_code,
+            title=study.title,
+            arms=study.arms,
+            factors=study.factors,
+            block_multiples=study.block_multiples,
+            unblinded_roles=study.unblinded_roles,
+            statisticians=[u.printed_name for u in study.unblinded_statisticians.all()],
+        ),
+    )
+
+
+@router.post(
+    "/studies/{protocol_code}/kits",
+    auth=user_auth,
+    response={201: dict[str, int], **ERRORS},
+    summary="Load the sponsor's kit list (statisticians only)",
+)
+def kits_load(request: HttpRequest, protocol_code: str, payload: list[KitIn]) -> Status[dict[str, int]]:
+    from haven.accounts.models import Site
+
+    user = principal_user(request)
+    study = Study.objects.filter(protocol_code=protocol_code).first()
+    if study is None or not study.unblinded_statisticians.filter(pk=user.pk).exists():
+        raise PermissionDenied("Only the study's unblinded statisticians load the kit list.")
+    sites = {s.public_id: s for s in Site.objects.filter(public_id__in={k.site_id for k in payload})}
+    rows = []
+    for i, kit in enumerate(payload):
+        site = sites.get(kit.site_id)
+        if site is None:
+            from haven.core.errors import ValidationFailed
+
+            raise ValidationFailed(f"{i}.site_id: no such site", fields={f"{i}.site_id": ["no such site"]})
+        rows.append((kit.number, kit.arm, site))
+    return Status(201, {"loaded": services.kits_load(actor=principal_actor(request), study=study, rows=rows)})

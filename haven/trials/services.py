@@ -69,7 +69,12 @@ def study_create(
             protocol_code=protocol_code,
             title=title.strip() or protocol_code,
             arms=[
-                {"code": c, "label": str(a.get("label", c)), "ratio": int(str(a.get("ratio", 1)))}
+                {
+                    "code": c,
+                    "label": str(a.get("label") or c),
+                    "ratio": int(str(a.get("ratio", 1))),
+                    "control": bool(a.get("control", False)),
+                }
                 for c, a in zip(codes, arms, strict=True)
             ],
             factors=list(factors),

@@ -315,3 +315,40 @@ def test_blinded_supply_assigns_a_kit_of_the_arm_and_the_ledger_dispenses_only_t
         quantity=3,
         session=session,
     )
+
+
+def test_a_data_manager_sets_up_a_study_and_loads_kits_through_the_api(cast: Cast) -> None:
+    body = {
+        "protocol_code": "mdma-ptsd",
+        "title": "MAPP-style",
+        "arms": [{"code": "MDMA", "ratio": 1}, {"code": "PBO", "ratio": 1, "control": True}],
+        "statistician_ids": [str(cast.dana.public_id)],
+    }
+    refused = client_for(cast.carmen).post(
+        "/api/v1/studies", data=json.dumps(body), content_type="application/json"
+    )
+    assert refused.status_code == 403
+    wrong = client_for(cast.dana).post(
+        "/api/v1/studies",
+        data=json.dumps(body | {"statistician_ids": [str(cast.alice.public_id)]}),
+        content_type="application/json",
+    )
+    assert wrong.json()["fields"] == {"statistician_ids": ["each must be a data manager / statistician"]}
+    created = client_for(cast.dana).post(
+        "/api/v1/studies", data=json.dumps(body), content_type="application/json"
+    )
+    assert created.status_code == 201
+    assert created.json()["statisticians"] == [cast.dana.printed_name]
+    assert "seed" not in created.json()
+    assert services.control_arm(Study.objects.get()) == "PBO"
+    kits = [{"number": "K-1", "arm": "MDMA", "site_id": str(cast.site_a.public_id)}]
+    loaded = client_for(cast.dana).post(
+        "/api/v1/studies/mdma-ptsd/kits", data=json.dumps(kits), content_type="application/json"
+    )
+    assert loaded.json() == {"loaded": 1}
+    assert (
+        client_for(cast.alice)
+        .post("/api/v1/studies/mdma-ptsd/kits", data=json.dumps(kits), content_type="application/json")
+        .status_code
+        == 403
+    )
