@@ -156,7 +156,7 @@ def randomize(
         kit = None
         if Kit.objects.filter(study=study).exists():
             kit = (
-                Kit.objects.select_for_update()
+                Kit.objects.select_for_update(of=("self",))
                 .filter(study=study, site=site, arm=slot.arm, randomization__isnull=True)
                 .order_by("number")
                 .first()
