@@ -67,6 +67,7 @@ from haven.patients.schemas import (
 from haven.protocols.models import ProtocolVersion
 from haven.protocols.selectors import protocol_version_get
 from haven.scheduling.selectors import appointment_events
+from haven.trials.selectors import trial_events
 
 router = Router(auth=user_auth, tags=["patients"])
 
@@ -211,7 +212,9 @@ def _course_out(course: EnrollmentCourse) -> CourseOut:
         ],
         timeline=[
             TimelineEventOut(at=e.at, kind=e.kind, text=e.text)
-            for e in selectors.course_timeline(course, extra=appointment_events(course))
+            for e in selectors.course_timeline(
+                course, extra=[*appointment_events(course), *trial_events(course)]
+            )
         ],
     )
 

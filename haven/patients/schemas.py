@@ -147,7 +147,7 @@ class DeviationOut(Schema):
 
 class TimelineEventOut(Schema):
     at: datetime | date
-    kind: Literal["status", "consent", "visit", "deviation", "note", "appointment"]
+    kind: Literal["status", "consent", "visit", "deviation", "note", "appointment", "trial"]
     text: str
 
 

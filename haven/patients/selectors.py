@@ -173,7 +173,7 @@ def patient_list(
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime | date
-    kind: Literal["status", "consent", "visit", "deviation", "note", "appointment"]
+    kind: Literal["status", "consent", "visit", "deviation", "note", "appointment", "trial"]
     text: str
 
 

@@ -51,6 +51,7 @@ from haven.patients.views.common import (
     _when,
 )
 from haven.scheduling.selectors import appointment_events
+from haven.trials.selectors import trial_events
 
 
 # The chart --------------------------------------------------------------------------------------
@@ -121,7 +122,9 @@ def _panel(
         deviations=list(selectors.deviation_list(course=course)),
         timeline=[
             (_when(e.at, tz), e.kind, e.text)
-            for e in selectors.course_timeline(course, extra=appointment_events(course))
+            for e in selectors.course_timeline(
+                course, extra=[*appointment_events(course), *trial_events(course)]
+            )
         ],
         transition_form=transition if moves else None,
         reason_needed=", ".join(

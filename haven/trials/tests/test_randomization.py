@@ -352,3 +352,28 @@ def test_a_data_manager_sets_up_a_study_and_loads_kits_through_the_api(cast: Cas
         .status_code
         == 403
     )
+
+
+def test_randomization_and_an_emergency_unblinding_are_on_the_patients_timeline_without_the_arm(
+    cast: Cast,
+) -> None:
+    _study(cast)
+    (course,) = _courses(cast, 1)
+    randomization = services.randomize(
+        actor=actor_of(cast.carmen), course=course, factors={"dissociative": "no"}
+    )
+    services.emergency_unblind(
+        actor=actor_of(cast.priya),
+        randomization=randomization,
+        reason="anaphylaxis",
+        password=PASSWORD,
+        otp_code=otp_code(cast.priya),
+    )
+    chart = client_for(cast.carmen).get(f"/patients/{course.patient.public_id}/").content.decode()
+    assert "Randomized in MAPP-style study" in chart
+    assert f"Emergency unblinding by {cast.priya.printed_name} (signed): anaphylaxis" in chart
+    detail = client_for(cast.carmen).get(f"/api/v1/courses/{course.public_id}").json()
+    assert (
+        next(e["text"] for e in detail["timeline"] if e["kind"] == "trial")
+        == "Randomized in MAPP-style study"
+    )
