@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.test import Client
@@ -22,7 +23,7 @@ from haven.accounts.actors import user_actor
 from haven.accounts.middleware import GENERATION_KEY, SEEN_KEY
 from haven.accounts.models import Role, Site, SiteMembership, StaffCredential, User
 from haven.audit.context import Actor
-from haven.patients.models import ConsentDocument, EnrollmentCourse, Patient
+from haven.patients.models import ConsentDocument, EnrollmentCourse, Patient, Visit
 from haven.patients.services import (
     consent_current_document,
     consent_document_activate,
@@ -36,6 +37,9 @@ from haven.patients.services import (
 from haven.protocols.loader import SHIPPED_DIR
 from haven.protocols.models import ProtocolVersion
 from haven.protocols.services import protocol_load
+
+if TYPE_CHECKING:
+    from haven.dosing.models import DosingSession
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -250,3 +254,45 @@ def sign_in(page: Page, url: str, username: str, code: str) -> None:
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Authenticator code").fill(code)
     page.get_by_role("button", name="Verify and sign in").click()
+
+
+def make_dosed_session(cast: Cast, *, dosed_at: datetime) -> DosingSession:
+    """Dose 1 of a course enrolled on 1 October 2026, through the real services: the checklist
+    confirmed, the dyad checked in, a full pre-dose baseline (SUDS 4) 15 minutes before
+    ``dosed_at``, and 120 mg given then, witnessed by Ben's signature."""
+    from haven.dosing import services as dosing
+    from haven.dosing.models import DosingSession
+
+    course = make_enrolled_course(cast, enrolled_on=date(2026, 10, 1))
+    make_credential(cast.alice, cast.site_a)
+    make_credential(cast.ben, cast.site_a, identifier="PSY-2")
+    alice = actor_of(cast.alice)
+    session = dosing.session_open(actor=alice, visit=Visit.objects.get(course=course, code="dose1"))
+    for item in ("vitals", "pregnancy", "medications", "cssrs", "escort", "touch-consent", "equipment"):
+        dosing.checklist_answer(actor=alice, session=session, code=item, done=True)
+    dosing.presence_check_in(actor=alice, session=session, user=cast.alice, role=Role.THERAPIST, is_lead=True)
+    dosing.presence_check_in(actor=alice, session=session, user=cast.ben, role=Role.THERAPIST)
+    dosing.vitals_record(
+        actor=alice,
+        session=session,
+        values={
+            "systolic_bp": (122, "mm[Hg]"),
+            "diastolic_bp": (78, "mm[Hg]"),
+            "heart_rate": (70, "/min"),
+            "temperature": ("36.8", "Cel"),
+            "suds": (4, "{score}"),
+        },
+        observed_at=dosed_at - timedelta(minutes=15),
+    )
+    dosing.dose_administer(
+        actor=alice,
+        session=session,
+        kind="initial",
+        amount=Decimal(120),
+        lot="MDMA-2611-A",
+        administered_at=dosed_at,
+        witness=cast.ben,
+        witness_password=PASSWORD,
+        witness_otp_code=otp_code(cast.ben),
+    )
+    return DosingSession.objects.get(pk=session.pk)

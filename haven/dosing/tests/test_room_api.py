@@ -5,27 +5,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from django.test import Client
 
-from haven.accounts.models import Role
 from haven.core.testing import (
     PASSWORD,
     Cast,
-    actor_of,
     client_for,
-    make_credential,
-    make_enrolled_course,
+    make_dosed_session,
     otp_code,
 )
-from haven.dosing import services
 from haven.dosing.models import DosingSession, Emergency
-from haven.patients.models import Visit
 from haven.scheduling.models import Room
 
 pytestmark = pytest.mark.django_db
@@ -45,41 +39,7 @@ def _send(client: Client, method: str, path: str, body: object | None = None) ->
 
 
 def _dosed(cast: Cast) -> DosingSession:
-    course = make_enrolled_course(cast, enrolled_on=date(2026, 10, 1))
-    make_credential(cast.alice, cast.site_a)
-    make_credential(cast.ben, cast.site_a, identifier="PSY-2")
-    alice = actor_of(cast.alice)
-    session = services.session_open(actor=alice, visit=Visit.objects.get(course=course, code="dose1"))
-    for item in ("vitals", "pregnancy", "medications", "cssrs", "escort", "touch-consent", "equipment"):
-        services.checklist_answer(actor=alice, session=session, code=item, done=True)
-    services.presence_check_in(
-        actor=alice, session=session, user=cast.alice, role=Role.THERAPIST, is_lead=True
-    )
-    services.presence_check_in(actor=alice, session=session, user=cast.ben, role=Role.THERAPIST)
-    services.vitals_record(
-        actor=alice,
-        session=session,
-        values={
-            "systolic_bp": (122, "mm[Hg]"),
-            "diastolic_bp": (78, "mm[Hg]"),
-            "heart_rate": (70, "/min"),
-            "temperature": ("36.8", "Cel"),
-            "suds": (4, "{score}"),
-        },
-        observed_at=T0 - timedelta(minutes=15),
-    )
-    services.dose_administer(
-        actor=alice,
-        session=session,
-        kind="initial",
-        amount=Decimal(120),
-        lot="MDMA-2611-A",
-        administered_at=T0,
-        witness=cast.ben,
-        witness_password=PASSWORD,
-        witness_otp_code=otp_code(cast.ben),
-    )
-    return DosingSession.objects.get(pk=session.pk)
+    return make_dosed_session(cast, dosed_at=T0)
 
 
 def test_the_setting_is_recorded_and_bad_input_names_the_field(cast: Cast, clock: Any) -> None:

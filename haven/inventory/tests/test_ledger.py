@@ -170,6 +170,8 @@ def test_only_the_pharmacist_or_site_admin_writes(cast: Cast) -> None:
             order_form_number="1",
             received_on=date.today(),
         )
+    assert LedgerEntry.objects.count() == 0
+    assert services.balance(lot, safe) == 0
 
 
 def test_witnesses_are_other_people_who_sign_with_their_own_password(cast: Cast) -> None:

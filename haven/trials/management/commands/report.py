@@ -12,8 +12,6 @@ with the log-rank test. Each number is checked against R in the engine's tests
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +20,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from haven.trials.stats.ancova import ancova_fit, dose_response
 from haven.trials.stats.incidence import ae_incidence
+from haven.trials.stats.jsonable import plain
 from haven.trials.stats.survival import kaplan_meier, logrank
 from haven.trials.stats.table1 import table1
 
 ARMS = ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
 DOSES = {"Placebo": 0, "Xanomeline Low Dose": 54, "Xanomeline High Dose": 81}
-
-
-def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return _plain(value.tolist())
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def cdisc_pilot(folder: Path) -> dict[str, Any]:
@@ -85,7 +70,7 @@ def cdisc_pilot(folder: Path) -> dict[str, Any]:
         km = kaplan_meier(rows.AVAL, rows.EVENT)
         median, lower, upper = km.median()
         curves[arm] = {"n": km.n, "events": km.events, "median": median, "median_ci": [lower, upper]}
-    result: dict[str, Any] = _plain(
+    result: dict[str, Any] = plain(
         {
             "table1": demographics,
             "primary_ancova": {

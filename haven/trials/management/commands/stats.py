@@ -17,8 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from haven.trials.stats.ancova import ancova_fit
 from haven.trials.stats.incidence import ae_incidence
+from haven.trials.stats.jsonable import plain
 from haven.trials.stats.mmrm import mmrm_fit
 from haven.trials.stats.survival import kaplan_meier, logrank
 from haven.trials.stats.table1 import table1
@@ -47,20 +47,6 @@ def _columns(data: pd.DataFrame, path: str, *names: str | None) -> None:
         raise CommandError(
             f"{path}: no column {', '.join(missing)} (columns: {', '.join(map(str, data.columns))})"
         )
-
-
-def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return _plain(value.tolist())
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 class Command(BaseCommand):
@@ -185,17 +171,17 @@ class Command(BaseCommand):
                 adsl_arm=options["adsl_arm"],
             )
             result = {"rows": rows}
-            table = [_plain(r) for r in rows]
+            table = [plain(r) for r in rows]
         else:
             _columns(data, path, options["arm"], *options["numeric"], *options["categorical"])
             rows1 = table1(
                 data, arm=options["arm"], numeric=options["numeric"], categorical=options["categorical"]
             )
             result = {"rows": rows1}
-            table = [_plain(r) for r in rows1]
+            table = [plain(r) for r in rows1]
         if options["csv"]:
             flat = [
-                {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in _plain(row).items()}
+                {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in plain(row).items()}
                 for row in table
             ]
             buffer = io.StringIO()
@@ -205,4 +191,4 @@ class Command(BaseCommand):
             writer.writerows(flat)
             self.stdout.write(buffer.getvalue(), ending="")
             return
-        self.stdout.write(json.dumps(_plain(result), indent=2, default=str))
+        self.stdout.write(json.dumps(plain(result), indent=2, default=str))
