@@ -3,8 +3,10 @@ emergency unblinding, and the concealed list for the study's statisticians."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -149,26 +151,47 @@ class BangOut(Schema):
     upper: float | None
 
 
+class JamesOut(Schema):
+    n: int
+    dont_know: int
+    index: float | None
+    se: float | None
+    lower: float | None
+    upper: float | None
+
+
+class BlindingOut(Schema):
+    bang: list[BangOut]
+    james: JamesOut
+
+
+def _finite(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+
+
 @router.get(
     "/studies/{protocol_code}/blinding",
     auth=user_auth,
-    response={200: dict[str, list[BangOut]], **ERRORS},
-    summary="Blinding integrity: Bang's index per arm and respondent type (statisticians only)",
+    response={200: dict[str, BlindingOut], **ERRORS},
+    summary="Blinding integrity: Bang's index per arm and James' index, per respondent type (statisticians only)",
+    description=(
+        "For participants, therapists and raters: Bang's index per arm (−1 to 1; 0 is random guessing, 1 "
+        "unblinded) and James' index over the arms (0 unblinded, 0.5 random guessing, 1 blinded), each with "
+        "a 95% normal-approximation interval. Undefined indices (no answers) are null."
+    ),
 )
-def blinding(request: HttpRequest, protocol_code: str) -> dict[str, list[BangOut]]:
-    import math
-
+def blinding(request: HttpRequest, protocol_code: str) -> dict[str, BlindingOut]:
     user = principal_user(request)
     study = Study.objects.filter(protocol_code=protocol_code).first()
     if study is None:
         raise PermissionDenied("Only the study's unblinded statisticians see the blinding summary.")
     summary = services.blinding_summary(user=user, study=study)
     return {
-        kind: [
-            BangOut(**{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})  # type: ignore[arg-type]
-            for row in rows
-        ]
-        for kind, rows in summary.items()
+        kind: BlindingOut(
+            bang=[BangOut(**_finite(row)) for row in part["bang"]],
+            james=JamesOut(**_finite(part["james"])),
+        )
+        for kind, part in summary.items()
     }
 
 

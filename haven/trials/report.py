@@ -5,6 +5,7 @@ data, with the data snapshot's hash and Haven's version so the report can be rep
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from dataclasses import asdict
 from typing import Any
@@ -66,7 +67,7 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
         "responses": [],
         "primary": None,
         "primary_note": "",
-        "blinding": blinding_summary(user=user, study=study),
+        "blinding": _without_nan(blinding_summary(user=user, study=study)),
         "peak_vitals": peak_vitals(
             study,
             {
@@ -223,3 +224,14 @@ def peak_vitals(study: Study, arms: dict[int, str]) -> list[dict[str, Any]]:
 
 def _row(row: Any) -> dict[str, Any]:
     return asdict(row)
+
+
+def _without_nan(value: Any) -> Any:
+    """Undefined statistics (NaN) as None, so the page prints a dash rather than "nan"."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _without_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nan(v) for v in value]
+    return value

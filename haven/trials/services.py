@@ -247,14 +247,16 @@ def control_arm(study: Study) -> str:
     return str(study.arms[-1]["code"])
 
 
-def blinding_summary(*, user: User, study: Study) -> dict[str, list[dict[str, Any]]]:
-    """Bang's blinding index per arm, for each kind of respondent (participant, therapist, rater),
-    from the treatment-guess forms of the study's randomized patients. A guess of "placebo" names
-    the control arm, "active" any other; "don't know" counts as no guess. Statisticians only."""
+def blinding_summary(*, user: User, study: Study) -> dict[str, dict[str, Any]]:
+    """For each kind of respondent (participant, therapist, rater): Bang's blinding index per arm
+    and James' index over the arms, from the treatment-guess forms of the study's randomized
+    patients. A guess of "placebo" names the control arm, "active" any other; "don't know" counts
+    as no guess. Every form counts (a patient asked at several visits counts at each). Statisticians
+    only."""
     from dataclasses import asdict
 
     from haven.outcomes.models import Response
-    from haven.trials.stats.blinding import bang_index
+    from haven.trials.stats.blinding import bang_index, james_index
 
     if not study.unblinded_statisticians.filter(pk=user.pk).exists():
         raise PermissionDenied("Only the study's unblinded statisticians see the blinding summary.")
@@ -283,7 +285,13 @@ def blinding_summary(*, user: User, study: Study) -> dict[str, list[dict[str, An
             # "active" names the treatment arm; with several active arms it counts as correct for any.
             named = true_arm if true_arm != control else next(a for a in arms if a != control)
         guesses[respondent].append((true_arm, named))
-    return {kind: [asdict(b) for b in bang_index(rows, arms=arms)] for kind, rows in guesses.items()}
+    return {
+        kind: {
+            "bang": [asdict(b) for b in bang_index(rows, arms=arms)],
+            "james": asdict(james_index(rows, arms=arms)),
+        }
+        for kind, rows in guesses.items()
+    }
 
 
 def kits_load(*, actor: Actor, study: Study, rows: Sequence[tuple[str, str, Site]]) -> int:

@@ -198,7 +198,7 @@ def test_the_blinding_summary_counts_guesses_per_arm_and_respondent_for_statisti
     from haven.outcomes import services as outcomes
 
     _study(cast)
-    courses = _courses(cast, 2)
+    courses = _courses(cast, 4)  # blocks of 2 or 4: four patients cover both arms
     allocated = [
         services.randomize(actor=actor_of(cast.carmen), course=c, factors={"dissociative": "no"})
         for c in courses
@@ -229,17 +229,35 @@ def test_the_blinding_summary_counts_guesses_per_arm_and_respondent_for_statisti
             },
         )
     summary = services.blinding_summary(user=cast.dana, study=Study.objects.get())
-    participants = [row for row in summary["participant"] if row["n"]]
+    participants = [row for row in summary["participant"]["bang"] if row["n"]]
     assert all(
         row["correct"] == row["n"] and row["index"] == 1.0 for row in participants
     )  # everyone guessed right
-    assert sum(row["n"] for row in summary["therapist"]) == 2
-    assert all(row["dont_know"] == row["n"] for row in summary["therapist"] if row["n"])
+    assert summary["participant"]["james"]["index"] == pytest.approx(0.0)  # James: unblinded
+    assert sum(row["n"] for row in summary["therapist"]["bang"]) == 4
+    assert all(row["dont_know"] == row["n"] for row in summary["therapist"]["bang"] if row["n"])
+    assert summary["therapist"]["james"] == {
+        "n": 4,
+        "dont_know": 4,
+        "index": 1.0,
+        "se": 0.0,
+        "lower": 1.0,
+        "upper": 1.0,
+    }  # all "don't know": James' index is 1 with no variance
     assert client_for(cast.alice).get("/api/v1/studies/mdma-ptsd/blinding").status_code == 403
     body = client_for(cast.dana).get("/api/v1/studies/mdma-ptsd/blinding").json()
     assert set(body) == {"participant", "therapist", "rater"}
-    assert body["rater"][0]["n"] == 0
-    assert body["rater"][0]["index"] is None
+    assert body["rater"]["bang"][0]["n"] == 0
+    assert body["rater"]["bang"][0]["index"] is None
+    assert body["rater"]["james"] == {
+        "n": 0,
+        "dont_know": 0,
+        "index": None,
+        "se": None,
+        "lower": None,
+        "upper": None,
+    }
+    assert body["participant"]["james"]["index"] == pytest.approx(0.0)
 
 
 def test_blinded_supply_assigns_a_kit_of_the_arm_and_the_ledger_dispenses_only_that_kit(cast: Cast) -> None:
