@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "haven.core.context_processors.haven",
+                "haven.trials.context_processors.studies_nav",
             ],
         },
     },
