@@ -262,4 +262,7 @@ LOGGING = {
         "handlers": ["console"],
         "level": env_choice("HAVEN_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
     },
+    # WeasyPrint (the study report's PDF) warns about every screen-only rule of app.css and logs its
+    # progress; its errors (a resource it could not or may not load) still show.
+    "loggers": {"weasyprint": {"level": "ERROR"}},
 }

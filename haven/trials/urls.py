@@ -9,5 +9,6 @@ urlpatterns = [
     path("studies/<slug:protocol_code>/", setup_views.study_detail, name="study"),
     path("studies/<slug:protocol_code>/kits/", setup_views.kits_upload, name="kits_upload"),
     path("studies/<slug:protocol_code>/report/", views.report, name="report"),
+    path("studies/<slug:protocol_code>/report.pdf", views.report_pdf, name="report-pdf"),
     path("studies/<slug:protocol_code>/<slug:dataset>.csv", views.export, name="export"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from haven.accounts.actors import actor_for
@@ -32,6 +33,30 @@ def _study(request: HttpRequest, protocol_code: str) -> tuple[User, Study]:
 def report(request: HttpRequest, protocol_code: str) -> HttpResponse:
     user, study = _study(request, protocol_code)
     return render(request, "trials/report.html", study_report(user=user, study=study) | {"printed_at": now()})
+
+
+@login_required
+@require_safe
+def report_pdf(request: HttpRequest, protocol_code: str) -> HttpResponse:
+    """The same page as ``report``, rendered to PDF on the server and downloaded (an audited export)."""
+    # Imported here so that a host without WeasyPrint's Pango still serves every other page.
+    from haven.trials.pdf import render_pdf
+
+    user, study = _study(request, protocol_code)
+    context = study_report(user=user, study=study) | {"printed_at": now()}
+    html = render_to_string("trials/report.html", context, request=request)
+    pdf = render_pdf(html=html, base_url=request.build_absolute_uri("/"), snapshot=context["snapshot"])
+    audit_record(
+        actor=actor_for(request),
+        action=AuditAction.EXPORT,
+        record_type="trials.report_pdf",
+        record_id=str(study.public_id),
+        site_id=None,
+        changes={"snapshot": {"old": None, "new": context["snapshot"]}},
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{study.protocol_code}-report.pdf"'
+    return response
 
 
 @login_required
