@@ -7,19 +7,24 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
+
+import pandas as pd
 
 from haven import __version__
 from haven.accounts.models import User
 from haven.patients.models import EnrollmentCourse
 from haven.protocols.selectors import protocol_of
-from haven.trials.adam import study_data
+from haven.trials.adam import ADTTE_PARAMS, study_data
 from haven.trials.models import Randomization, Study
 from haven.trials.services import blinding_summary, control_arm
 from haven.trials.stats.ancova import ancova_fit
+from haven.trials.stats.incidence import IncidenceRow, ae_incidence
 from haven.trials.stats.mmrm import mmrm_fit
 from haven.trials.stats.responses import classify_response, response_table
+from haven.trials.stats.survival import kaplan_meier, logrank
 from haven.trials.stats.table1 import table1
 
 FLOW = (
@@ -31,14 +36,16 @@ FLOW = (
     "treatment",
     "integration",
     "follow_up",
-    "off_study",
+    "completed",
 )
 
 
 def study_report(*, user: User, study: Study) -> dict[str, Any]:
     data = study_data(user=user, study=study)
     adsl, adqs = data.adsl, data.adqs
-    snapshot = hashlib.sha256((adsl.to_csv(index=False) + adqs.to_csv(index=False)).encode()).hexdigest()
+    snapshot = hashlib.sha256(
+        "".join(frame.to_csv(index=False) for frame in (adsl, adqs, data.adae, data.adtte)).encode()
+    ).hexdigest()
     courses = EnrollmentCourse.objects.filter(protocol_code=study.protocol_code)
     statuses = Counter(courses.values_list("status", flat=True))
     randomized = Randomization.objects.filter(study=study).count()
@@ -46,6 +53,7 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
     control = control_arm(study)
     report: dict[str, Any] = {
         "study": study,
+        "control": control,
         "snapshot": snapshot,
         "version": __version__,
         "consort": {
@@ -53,7 +61,7 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
             "by_status": [(s, statuses.get(s, 0)) for s in FLOW]
             + [
                 ("withdrawn", statuses.get("withdrawn", 0)),
-                ("lost", statuses.get("lost", 0)),
+                ("lost to follow-up", statuses.get("lost_to_follow_up", 0)),
                 ("ineligible", statuses.get("ineligible", 0)),
             ],
             "randomized": randomized,
@@ -77,6 +85,8 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
         ),
         "trajectory": {"lines": [], "visits": []},
         "durability": [],
+        "safety": safety_tables(adsl, data.adae, arms=arms, control=control),
+        "time_to_event": [time_to_event(data.adtte, code, arms=arms) for code in ADTTE_PARAMS],
     }
     outcomes = None
     first = courses.select_related("protocol_version").first()
@@ -165,6 +175,114 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
     except (ValueError, ArithmeticError, KeyError) as error:
         report["primary_note"] = f"The primary analysis is not estimable yet: {error}."
     return report
+
+
+#: The overview rows of the safety table: label and the ADAE rows it counts (treatment-emergent).
+SAFETY_OVERVIEW: tuple[tuple[str, Callable[[pd.DataFrame], pd.Series]], ...] = (
+    ("Any treatment-emergent adverse event", lambda e: e["TRTEMFL"] == "Y"),
+    ("Serious", lambda e: e["AESER"] == "Y"),
+    ("Severe (or CTCAE grade 3 or more)", lambda e: (e["AESEV"] == "SEVERE") | _grade(e).ge(3)),
+    ("Related to the study drug (possible, probable, definite)", lambda e: e["AERELFL"] == "Y"),
+    ("Of special interest (AESI)", lambda e: e["AESI"] != ""),
+    ("Leading to withdrawal of the study drug", lambda e: e["AEACN"] == "withdrawn"),
+    ("Fatal", lambda e: (e["AESDTH"] == "Y") | (e["AEOUT"] == "fatal")),
+)
+
+
+def _grade(events: pd.DataFrame) -> pd.Series:
+    return pd.to_numeric(events["AETOXGR"], errors="coerce")
+
+
+def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, *, arms: list[str], control: str) -> dict[str, Any]:
+    """Treatment-emergent adverse events in the safety population (everyone dosed at least once):
+    an overview (subjects with any event, serious, severe, related, AESI, leading to withdrawal,
+    fatal) and the incidence by system organ class and preferred term, each n (%) [events] per arm
+    with Fisher's exact p against the control arm. Events not yet coded to MedDRA are counted under
+    "Not yet coded" by their verbatim term, so nothing is left out while coding is pending."""
+    population = adsl[adsl["SAFFL"] == "Y"]
+    if population.empty:
+        return {"population": [], "overview": [], "rows": [], "uncoded": 0}
+    events = adae[adae["TRTEMFL"] == "Y"].copy()
+    uncoded = events["AEBODSYS"] == ""
+    events.loc[uncoded, "AEBODSYS"] = "Not yet coded"
+    events.loc[events["AEDECOD"] == "", "AEDECOD"] = events.loc[events["AEDECOD"] == "", "AETERM"]
+
+    def table(subset: pd.DataFrame) -> list[IncidenceRow]:
+        return ae_incidence(subset, population, arm="ARM", control=control, arm_order=arms)
+
+    def cells(row: IncidenceRow) -> dict[str, Any]:
+        return {
+            "label": row.term or row.soc or "Any",
+            "level": row.level,
+            "cells": [{"text": row.cells[a].text(), "p": row.p_vs_control.get(a)} for a in arms],
+        }
+
+    overview = []
+    for label, chosen in SAFETY_OVERVIEW:
+        row = table(events[chosen(events)] if not events.empty else events)[0]
+        overview.append(cells(row) | {"label": label})
+    return {
+        "population": [(a, int((population["ARM"] == a).sum())) for a in arms],
+        "overview": overview,
+        "rows": [cells(r) for r in table(events)[1:]],
+        "uncoded": int(uncoded.sum()),
+    }
+
+
+def time_to_event(adtte: pd.DataFrame, paramcd: str, *, arms: list[str]) -> dict[str, Any]:
+    """Kaplan-Meier curves per arm for one ADTTE parameter: the step curves as SVG paths, numbers
+    at risk under the plot, medians with their intervals and the log-rank test across the arms."""
+    rows = adtte[adtte["PARAMCD"] == paramcd]
+    result: dict[str, Any] = {"code": paramcd, "label": ADTTE_PARAMS[paramcd], "curves": [], "logrank": None}
+    if rows.empty:
+        return result
+    width, height, pad = 600, 220, 40
+    horizon = max(float(rows["AVAL"].max()), 1.0)
+    ticks = [round(horizon * i / 4) for i in range(5)]
+
+    def x(days: float) -> float:
+        return pad + days / horizon * (width - 2 * pad)
+
+    def y(survival: float) -> float:
+        return height - pad - survival * (height - 2 * pad)
+
+    for arm in arms:
+        mine = rows[rows["ARM"] == arm]
+        if mine.empty:
+            continue
+        km = kaplan_meier(mine["AVAL"].astype(float), 1 - mine["CNSR"].astype(int))
+        path, level = [f"M{x(0):.1f},{y(1):.1f}"], 1.0
+        for time, survival in zip(km.time, km.survival, strict=True):
+            path.append(f"H{x(float(time)):.1f}")
+            if survival != level:
+                path.append(f"V{y(float(survival)):.1f}")
+                level = float(survival)
+        path.append(f"H{x(float(mine['AVAL'].max())):.1f}")
+        median, lower, upper = km.median()
+        result["curves"].append(
+            {
+                "arm": arm,
+                "n": km.n,
+                "events": km.events,
+                "median": None if math.isnan(median) else median,
+                "lower": None if math.isnan(lower) else lower,
+                "upper": None if math.isnan(upper) else upper,
+                "path": " ".join(path),
+                "at_risk": km.at_risk(ticks),
+            }
+        )
+    if len(result["curves"]) >= 2 and int((rows["CNSR"] == 0).sum()) > 0:
+        test = logrank(
+            rows["AVAL"].astype(float), 1 - rows["CNSR"].astype(int), rows["ARM"].astype(str).tolist()
+        )
+        result["logrank"] = {"chi_square": test.chi_square, "df": test.df, "p": test.p}
+    result |= {
+        "width": width,
+        "height": height,
+        "ticks": [(f"{x(t):.1f}", t) for t in ticks],
+        "y_ticks": [(f"{y(v):.1f}", f"{v:.2f}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)],
+    }
+    return result
 
 
 def _trajectory(scores: Any, arms: list[str]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from haven.audit.models import AuditAction
 from haven.audit.services import audit_record
 from haven.core.errors import NotFound, PermissionDenied
 from haven.core.time import now
-from haven.trials.adam import study_data
+from haven.trials.adam import study_advs, study_data
 from haven.trials.models import Study
 from haven.trials.report import study_report
 
@@ -63,10 +63,12 @@ def report_pdf(request: HttpRequest, protocol_code: str) -> HttpResponse:
 @require_safe
 def export(request: HttpRequest, protocol_code: str, dataset: str) -> HttpResponse:
     user, study = _study(request, protocol_code)
-    if dataset not in ("adsl", "adqs"):
+    if dataset not in ("adsl", "adqs", "adae", "adtte", "advs"):
         raise NotFound("No such dataset.")
-    data = study_data(user=user, study=study)
-    frame = data.adsl if dataset == "adsl" else data.adqs
+    if dataset == "advs":
+        frame = study_advs(user=user, study=study)
+    else:
+        frame = getattr(study_data(user=user, study=study), dataset)
     audit_record(
         actor=actor_for(request),
         action=AuditAction.EXPORT,

@@ -32,7 +32,9 @@ class Cell:
         return 100.0 * self.subjects / self.total if self.total else float("nan")
 
     def text(self) -> str:
-        """``n (%) [events]``, the percentage to one decimal."""
+        """``n (%) [events]``, the percentage to one decimal (a dash for an arm with no subjects)."""
+        if not self.total:
+            return f"{self.subjects} (–) [{self.events}]"
         return f"{self.subjects} ({self.percent:.1f}) [{self.events}]"
 
 

@@ -119,7 +119,12 @@ def chi_square(table: npt.ArrayLike, *, correction: bool = False) -> TestResult:
 
     ``X^2 = sum (O - E)^2 / E`` with ``E = row total x column total / n`` on ``(r - 1)(c - 1)`` df;
     with ``correction`` (2 x 2 only) Yates' ``(|O - E| - 1/2)^2``. As R ``chisq.test``.
+    Rows and columns that are all zero (an arm with nobody yet) carry no information and are left
+    out; with fewer than two rows or columns left the test is undefined (NaN).
     """
     counts = np.asarray(table, dtype=np.float64)
+    counts = counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0]
+    if min(counts.shape) < 2:
+        return TestResult(statistic=float("nan"), df=float("nan"), p=float("nan"))
     stat, p, df, _ = stats.chi2_contingency(counts, correction=correction)
     return TestResult(statistic=float(stat), df=float(df), p=float(p))

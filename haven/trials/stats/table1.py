@@ -10,6 +10,7 @@ out of every figure. This is the layout of the CDISC pilot's demographic table (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ class CategoricalRow:
     counts: dict[str, dict[str, int]]  # arm (and "Total") -> level -> n
     percents: dict[str, dict[str, float]]
     chi_square: float
-    df: int
+    df: int | None  # None where the test is undefined
     p: float
 
 
@@ -87,11 +88,8 @@ def table1(
     for name in numeric:
         by_arm = {a: _summary(g[name]) for a, g in groups.items()}
         by_arm[TOTAL] = _summary(pd.concat([g[name] for g in groups.values()]))
-        samples = [g[name].dropna().to_numpy(dtype=np.float64) for g in groups.values()]
-        result = stats.f_oneway(*samples)
-        rows.append(
-            NumericRow(variable=name, by_arm=by_arm, f=float(result.statistic), p=float(result.pvalue))
-        )
+        f, p = _anova([g[name].dropna().to_numpy(dtype=np.float64) for g in groups.values()])
+        rows.append(NumericRow(variable=name, by_arm=by_arm, f=f, p=p))
     for name in categorical:
         values = {a: g[name].dropna().astype(str) for a, g in groups.items()}
         levels = tuple(sorted(set().union(*(set(v) for v in values.values()))))
@@ -109,8 +107,20 @@ def table1(
                 counts=counts,
                 percents=percents,
                 chi_square=test.statistic,
-                df=int(test.df),
+                df=None if math.isnan(test.df) else int(test.df),
                 p=test.p,
             )
         )
     return rows
+
+
+def _anova(samples: list[np.ndarray]) -> tuple[float, float]:
+    """One-way ANOVA over the arms that have values. Undefined (NaN) with fewer than two such arms
+    or no within-arm degree of freedom, and when every value within each arm is the same."""
+    present = [s for s in samples if len(s)]
+    if len(present) < 2 or sum(len(s) for s in present) <= len(present):
+        return math.nan, math.nan
+    if all(np.ptp(s) == 0 for s in present):
+        return math.nan, math.nan
+    result = stats.f_oneway(*present)
+    return float(result.statistic), float(result.pvalue)

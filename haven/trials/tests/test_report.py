@@ -90,6 +90,29 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
         AuditEntry.objects.filter(action="export", record_type__in=["trials.adsl", "trials.adqs"]).count()
         == 2
     )
+    # Time to loss of diagnosis: an event where the primary visit's CAPS-5 no longer gives the
+    # diagnosis (every active participant, and the placebo ones scored below the symptom
+    # threshold), censored at that assessment otherwise; nobody discontinued.
+    adtte = list(
+        csv.DictReader(
+            io.StringIO(client_for(cast.dana).get("/studies/mdma-ptsd/adtte.csv").content.decode())
+        )
+    )
+    arm_of = {r["USUBJID"]: r["ARM"] for r in rows}
+    lod = [r for r in adtte if r["PARAMCD"] == "TTLOD"]
+    assert len(lod) == 8
+    lost = {r["USUBJID"]: r["DIAGFL"] == "N" for r in primary}
+    assert {r["USUBJID"]: r["CNSR"] == "0" for r in lod} == lost
+    assert all(lost[s] for s, a in arm_of.items() if a == "MDMA")
+    assert not all(lost.values())
+    assert {r["CNSR"] for r in adtte if r["PARAMCD"] == "TTDISC"} == {"1"}
+    tte = html[html.index("Time to loss of diagnosis (days)") : html.index("Blinding integrity")]
+    assert tte.count('<path d="M40.0,40.0') == 2  # a step curve per arm, starting at S = 1
+    for arm in ("MDMA", "PBO"):
+        n = sum(1 for a in arm_of.values() if a == arm)
+        events = sum(1 for s, a in arm_of.items() if a == arm and lost[s])
+        assert f"<td>{arm}</td><td>{n}</td><td>{events}</td>" in tte  # n, events
+    assert "Log-rank test: χ²" in tte
 
 
 def test_peak_vitals_average_the_largest_rise_per_session_by_arm(cast: Cast) -> None:
@@ -125,3 +148,95 @@ def test_peak_vitals_average_the_largest_rise_per_session_by_arm(cast: Cast) -> 
         1,
         48.0,
     )  # 170 − 122
+
+
+def test_the_report_tabulates_treatment_emergent_events_and_exports_adae_and_advs(cast: Cast) -> None:
+    import time_machine
+
+    from haven.dosing import services as dosing
+    from haven.safety import services as safety
+    from haven.safety.tests.helpers import T0, dosed, mild, serious
+
+    with time_machine.travel(T0 + timedelta(hours=3), tick=False):
+        session = dosed(cast)
+        services.study_create(
+            actor=actor_of(cast.dana),
+            protocol_code="mdma-ptsd",
+            title="Safety study",
+            statisticians=[cast.dana],
+            factors=["site"],
+            arms=[{"code": "MDMA", "ratio": 1}, {"code": "PBO", "ratio": 1, "control": True}],
+        )
+        arm = services.randomize(actor=actor_of(cast.carmen), course=session.course).slot.arm
+        dosing.vitals_record(
+            actor=actor_of(cast.alice),
+            session=session,
+            values={"systolic_bp": (150, "mm[Hg]")},
+            observed_at=T0 + timedelta(minutes=60),
+        )
+        alice = actor_of(cast.alice)
+        safety.ae_record(actor=alice, course=session.course, data=mild())  # uncoded, after the dose
+        sae = safety.ae_record(actor=actor_of(cast.priya), course=session.course, data=serious())
+        safety.ae_code(
+            actor=actor_of(cast.dana),
+            event=sae,
+            pt_code="10020772",
+            pt_name="Hypertension",
+            soc_code="10047065",
+            soc_name="Vascular disorders",
+        )
+        before = safety.ae_record(
+            actor=alice,
+            course=session.course,
+            data=mild(verbatim_term="Headache", onset_at=T0 - timedelta(hours=2), relatedness="not_related"),
+        )
+        html = client_for(cast.dana).get("/studies/mdma-ptsd/report/").content.decode()
+        adae_csv = client_for(cast.dana).get("/studies/mdma-ptsd/adae.csv").content.decode()
+        advs_csv = client_for(cast.dana).get("/studies/mdma-ptsd/advs.csv").content.decode()
+        refused = [client_for(cast.alice).get(f"/studies/mdma-ptsd/{d}.csv") for d in ("adae", "advs")]
+
+    safety_part = html[html.index("Safety: treatment-emergent adverse events") :]
+    other = "PBO" if arm == "MDMA" else "MDMA"
+    assert f"{arm} N = 1, " in safety_part or f"{arm} N = 1." in safety_part
+    assert f"{other} N = 0" in safety_part  # randomized but not dosed: outside the safety population
+    overview = {
+        label: re.findall(r"<td>(\d+ \([^)]*\) \[\d+\])", safety_part.split(label, 1)[1].split("</tr>", 1)[0])
+        for label in ("Any treatment-emergent adverse event", "Serious", "Related to the study drug")
+    }
+    # The pre-dose headache is not treatment-emergent: two events, both after the dose.
+    mine, theirs = (0, 1) if arm == "MDMA" else (1, 0)
+    assert overview["Any treatment-emergent adverse event"][mine] == "1 (100.0) [2]"
+    assert overview["Any treatment-emergent adverse event"][theirs] == "0 (–) [0]"
+    assert overview["Serious"][mine] == "1 (100.0) [1]"
+    assert overview["Related to the study drug"][mine] == "1 (100.0) [2]"
+    assert "<strong>Vascular disorders</strong>" in safety_part
+    assert "Hypertension" in safety_part
+    assert "<strong>Not yet coded</strong>" in safety_part
+    assert "Jaw clenching" in safety_part
+    assert "1 event not yet coded to MedDRA" in safety_part
+    assert "Headache" not in safety_part
+
+    adae = list(csv.DictReader(io.StringIO(adae_csv)))
+    assert [(r["AETERM"], r["TRTEMFL"], r["AESER"], r["AEDECOD"]) for r in adae] == [
+        ("Headache", "N", "N", ""),
+        ("Jaw clenching", "Y", "N", ""),
+        ("Hypertensive urgency", "Y", "Y", "Hypertension"),
+    ]
+    assert [r["AESEQ"] for r in adae] == ["1", "2", "3"]
+    assert {r["ARM"] for r in adae} == {arm}
+    assert adae[2]["AESHOSP"] == "Y"
+    assert adae[2]["AESEV"] == "SEVERE"
+    assert adae[0]["AERELFL"] == "N"
+    assert before.onset_at < T0
+    assert adae[0]["ASTDY"] == "1"
+
+    advs = [r for r in csv.DictReader(io.StringIO(advs_csv)) if r["PARAMCD"] == "systolic_bp"]
+    assert [(r["ATPTN"], r["AVAL"], r["BASE"], r["CHG"], r["ABLFL"]) for r in advs] == [
+        ("-15.0", "122.0", "122.0", "", "Y"),
+        ("60.0", "150.0", "122.0", "28.0", ""),
+    ]
+    assert {r["AVALU"] for r in advs} == {"mm[Hg]"}
+    assert {r["SESSION"] for r in advs} == {"1"}
+    assert all(r.status_code == 403 for r in refused)
+    exported = AuditEntry.objects.filter(action="export", record_type__in=["trials.adae", "trials.advs"])
+    assert sorted(exported.values_list("record_type", flat=True)) == ["trials.adae", "trials.advs"]

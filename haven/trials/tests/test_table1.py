@@ -66,3 +66,24 @@ def test_percentages_are_of_the_arm(rows: list[NumericRow | CategoricalRow]) -> 
     sex = next(r for r in rows if isinstance(r, CategoricalRow) and r.variable == "SEX")
     assert sex.percents["Placebo"]["F"] == pytest.approx(100 * 53 / 86)
     assert sex.counts[TOTAL]["F"] + sex.counts[TOTAL]["M"] == 254
+
+
+def test_an_arm_with_nobody_yet_leaves_the_tests_undefined_rather_than_failing() -> None:
+    import math
+
+    import pandas as pd
+
+    one = pd.DataFrame({"ARM": ["A"], "AGE": [40], "SEX": ["F"]})
+    age, sex = table1(one, arm="ARM", numeric=["AGE"], categorical=["SEX"], arm_order=["A", "B"])
+    assert isinstance(sex, CategoricalRow)
+    assert math.isnan(age.p)
+    assert math.isnan(sex.p)
+    assert sex.df is None
+    assert (sex.counts["A"], sex.counts["B"]) == ({"F": 1}, {"F": 0})
+    # Two arms with values, one empty: the tests run on the arms that have subjects.
+    some = pd.DataFrame({"ARM": ["A", "A", "B", "B"], "AGE": [30, 40, 50, 62], "SEX": ["F", "M", "F", "F"]})
+    age, sex = table1(some, arm="ARM", numeric=["AGE"], categorical=["SEX"], arm_order=["A", "B", "C"])
+    full = table1(some, arm="ARM", numeric=["AGE"], categorical=["SEX"], arm_order=["A", "B"])
+    assert isinstance(sex, CategoricalRow)
+    assert (age.p, sex.p) == (full[0].p, full[1].p)
+    assert sex.df == 1
