@@ -1,7 +1,8 @@
 """Haven's own study data in ADaM shapes, so one analysis path serves Haven and any external ADaM.
 
 - **ADSL** (one row per randomized subject): ``USUBJID`` (the study ID), ``SITEID``, ``ARM``
-  (the allocated arm: only built for someone who may see every arm), ``RANDDT``, ``AGE`` (years at
+  (the allocated arm: only built for someone who may see every arm), ``STRATUM`` (the randomization
+  stratum, e.g. ``site=ALD|dissociative=no``), ``RANDDT``, ``AGE`` (years at
   enrollment), ``SEX``, ``COURSE`` (the course's status), ``WITHDRAWN`` (Y/N).
 - **ADQS** (one row per subject, parameter and visit): ``PARAMCD`` (the instrument), ``AVISIT`` (the
   protocol's visit code), ``AVISITN`` (its order), ``ADT``, ``AVAL`` (the current score's total),
@@ -111,6 +112,7 @@ def study_data(*, user: User, study: Study) -> StudyData:
                 "USUBJID": course.patient.study_id,
                 "SITEID": course.site.code,
                 "ARM": arms[course.pk],
+                "STRATUM": randomization.slot.stratum,
                 "RANDDT": local(randomization.created_at, course.site.time_zone).date().isoformat(),
                 "AGE": age,
                 "SEX": course.patient.sex_at_birth.upper()[:1],
@@ -185,6 +187,7 @@ def study_data(*, user: User, study: Study) -> StudyData:
             "USUBJID",
             "SITEID",
             "ARM",
+            "STRATUM",
             "RANDDT",
             "AGE",
             "SEX",

@@ -67,11 +67,7 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
             "randomized": randomized,
             "by_arm": [(a, int((adsl["ARM"] == a).sum())) for a in arms],
         },
-        "table1": [
-            _row(r) for r in table1(adsl, arm="ARM", numeric=["AGE"], categorical=["SEX"], arm_order=arms)
-        ]
-        if not adsl.empty
-        else [],
+        "table1": [],
         "responses": [],
         "primary": None,
         "primary_note": "",
@@ -92,6 +88,7 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
     first = courses.select_related("protocol_version").first()
     if first is not None:
         outcomes = protocol_of(first.protocol_version).outcomes
+    report["table1"] = _table1(adsl, adqs, outcomes, arms)
     if outcomes is None or adqs.empty:
         report["primary_note"] = "No primary endpoint defined, or no scores yet."
         return report
@@ -340,8 +337,29 @@ def peak_vitals(study: Study, arms: dict[int, str]) -> list[dict[str, Any]]:
     ]
 
 
-def _row(row: Any) -> dict[str, Any]:
-    return asdict(row)
+def _table1(adsl: pd.DataFrame, adqs: pd.DataFrame, outcomes: Any, arms: list[str]) -> list[dict[str, Any]]:
+    """Table 1 of the randomized: age and the primary instrument's baseline score (n, mean, SD,
+    median, range; ANOVA p), sex, site and randomization stratum (n per level; chi-square p)."""
+    if adsl.empty:
+        return []
+    data, numeric = adsl.copy(), ["AGE"]
+    if outcomes is not None and not adqs.empty:
+        from haven.outcomes.scoring import resolve
+
+        primary = resolve(outcomes.primary_instrument) or outcomes.primary_instrument
+        at_baseline = adqs[(adqs["PARAMCD"] == primary) & (adqs["ABLFL"] == "Y")]
+        label = f"Baseline {primary}"
+        data[label] = data["USUBJID"].map(at_baseline.groupby("USUBJID")["AVAL"].first())
+        numeric.append(label)
+    names = {"AGE": "Age (years)", "SEX": "Sex", "SITEID": "Site", "STRATUM": "Randomization stratum"}
+    rows = table1(
+        data.rename(columns=names),
+        arm="ARM",
+        numeric=[names.get(n, n) for n in numeric],
+        categorical=[names["SEX"], names["SITEID"], names["STRATUM"]],
+        arm_order=arms,
+    )
+    return [_without_nan(asdict(r)) for r in rows]
 
 
 def _without_nan(value: Any) -> Any:

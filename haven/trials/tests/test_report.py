@@ -66,6 +66,10 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
     assert page.status_code == 200
     html = page.content.decode()
     assert "<strong>Randomized</strong></td><td><strong>8</strong>" in html
+    table_1 = html[html.index("<h2>Table 1</h2>") : html.index("<h2>Primary endpoint</h2>")]
+    assert "<td>Baseline caps5_past_month</td>" in table_1  # the primary instrument's baseline by arm
+    assert "<td>Randomization stratum</td>" in table_1
+    assert "site=ALD 8" in table_1  # the total column counts every randomized participant
     assert "MDMA - PBO" in html  # the primary analysis contrast
     assert "remission" in html
     assert "data snapshot" in html
