@@ -8,7 +8,7 @@
     haven stats incidence adae.csv --adsl adsl.csv --arm TRTA --adsl-arm TRT01A --control Placebo
     haven stats table1 adsl.csv --arm TRT01P --numeric AGE --categorical SEX --categorical RACE
 
-Input: CSV (``.csv`` or ``.csv.gz``). Output: JSON (default, ``--json``) or CSV of the main table
+Input: CSV (``.csv`` or ``.csv.gz``) or Parquet (``.parquet``). Output: JSON (default, ``--json``) or CSV of the main table
 (``--csv``). The formulas and their references are in ``haven/trials/stats``.
 """
 
@@ -35,6 +35,11 @@ from haven.trials.stats.table1 import table1
 def _read(path: str) -> pd.DataFrame:
     if not Path(path).is_file():
         raise CommandError(f"{path}: no such file")
+    if path.lower().endswith(".parquet"):
+        try:
+            return pd.read_parquet(path)
+        except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            raise CommandError(f"{path}: not a readable Parquet file ({error})") from None
     try:
         return pd.read_csv(path, keep_default_na=True)
     except (ValueError, UnicodeDecodeError) as error:
