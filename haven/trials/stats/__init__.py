@@ -14,6 +14,7 @@ output from R stored in ``haven/trials/tests/reference`` with the script that pr
 - ``incidence``: adverse-event incidence n (%) [events] by SOC, term and arm with Fisher p.
 - ``survival``: Kaplan-Meier with numbers at risk, median and interval; the log-rank test.
 - ``table1``: baseline characteristics by arm with ANOVA and chi-square p values.
+- ``summary``: n, mean, SD, median, minimum and maximum, overall or by group.
 - ``inference``: t-based estimates, intervals and p values shared by the models.
 - ``design``: model matrices and the LS-means reference grid shared by the models.
 """

@@ -19,18 +19,9 @@ import pandas as pd
 from scipy import stats
 
 from haven.trials.stats.proportions import chi_square
+from haven.trials.stats.summary import Summary, describe
 
 TOTAL = "Total"
-
-
-@dataclass(frozen=True)
-class Summary:
-    n: int
-    mean: float
-    sd: float
-    median: float
-    minimum: float
-    maximum: float
 
 
 @dataclass(frozen=True)
@@ -50,15 +41,6 @@ class CategoricalRow:
     chi_square: float
     df: int | None  # None where the test is undefined
     p: float
-
-
-def _summary(values: pd.Series[float]) -> Summary:
-    x = values.dropna().to_numpy(dtype=np.float64)
-    if len(x) == 0:
-        nan = float("nan")
-        return Summary(0, nan, nan, nan, nan, nan)
-    sd = float(x.std(ddof=1)) if len(x) > 1 else float("nan")
-    return Summary(len(x), float(x.mean()), sd, float(np.median(x)), float(x.min()), float(x.max()))
 
 
 def table1(
@@ -86,8 +68,8 @@ def table1(
     groups = {a: data[data[arm].astype(str) == a] for a in arms}
     rows: list[NumericRow | CategoricalRow] = []
     for name in numeric:
-        by_arm = {a: _summary(g[name]) for a, g in groups.items()}
-        by_arm[TOTAL] = _summary(pd.concat([g[name] for g in groups.values()]))
+        by_arm = {a: describe(g[name]) for a, g in groups.items()}
+        by_arm[TOTAL] = describe(pd.concat([g[name] for g in groups.values()]))
         f, p = _anova([g[name].dropna().to_numpy(dtype=np.float64) for g in groups.values()])
         rows.append(NumericRow(variable=name, by_arm=by_arm, f=f, p=p))
     for name in categorical:

@@ -2,8 +2,11 @@
 
 Rows: adqsadas PARAMCD ACTOT, efficacy population, analysis records at weeks 8, 16 and 24 that are
 observed (no LOCF rows); ``CHG ~ TRTP * AVISIT + SITEGR1 + BASE`` (``main``) and the same with a
-baseline slope per visit (``+ AVISIT:BASE``, ``base_by_visit``), unstructured covariance, REML. Reference: ``reference/mmrm_adas.json`` from ``reference/mmrm_adas.R`` (nlme::gls with corSymm
-+ varIdent; LS-means grid from emmeans; Satterthwaite df with numDeriv). Tolerances as in
+baseline slope per visit (``+ AVISIT:BASE``, ``base_by_visit``), unstructured covariance, REML. The
+rows and the model are those of ``haven report cdisc-pilot`` (``adas_observed_cases``, ``adas_mmrm``),
+so the command's ``primary_mmrm`` is the ``main`` fit validated here. Reference:
+``reference/mmrm_adas.json`` from ``reference/mmrm_adas.R`` (nlme::gls with corSymm + varIdent;
+LS-means grid from emmeans; Satterthwaite df with numDeriv). Tolerances as in
 ``test_mmrm.py``: 1e-4 absolute on coefficients, LS means and contrasts, 1e-3 relative on the
 covariance and df, 1e-4 relative on SEs.
 """
@@ -18,14 +21,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from haven.trials.management.commands.report import ADAS_VISITS, ARMS, adas_mmrm, adas_observed_cases
 from haven.trials.stats.mmrm import MmrmFit, mmrm_fit
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 REF: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parent / "reference" / "mmrm_adas.json").read_text()
 )
-ARMS = ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
-VISITS = ("Week 8", "Week 16", "Week 24")
+VISITS = ADAS_VISITS
 
 
 MODELS: dict[str, tuple[str, ...]] = {"main": (), "base_by_visit": ("BASE",)}
@@ -36,34 +39,14 @@ def rows() -> pd.DataFrame:
     path = DATA / "cdiscpilot01" / "adam" / "adqsadas.csv.gz"
     if not path.exists():
         pytest.skip("shared/data/cdiscpilot01 is not beside the repository")
-    adqs = pd.read_csv(path)
-    rows = adqs[
-        (adqs.PARAMCD == "ACTOT")
-        & (adqs.EFFFL == "Y")
-        & (adqs.ANL01FL == "Y")
-        & adqs.AVISIT.isin(VISITS)
-        & adqs.DTYPE.isna()
-    ].copy()
-    rows["SITEGR1"] = rows["SITEGR1"].astype(str)
-    return rows
+    # The same rows and model as ``haven report cdisc-pilot``'s primary_mmrm.
+    return adas_observed_cases(pd.read_csv(path))
 
 
 @pytest.fixture(scope="module", params=list(MODELS))
 def model(request: pytest.FixtureRequest, rows: pd.DataFrame) -> tuple[MmrmFit, dict[str, Any]]:
     name: str = request.param
-    fit = mmrm_fit(
-        rows,
-        outcome="CHG",
-        subject="USUBJID",
-        visit="AVISIT",
-        arm="TRTP",
-        covariates=["SITEGR1", "BASE"],
-        reference="Placebo",
-        arm_order=ARMS,
-        visit_order=VISITS,
-        by_visit=MODELS[name],
-    )
-    return fit, REF[name]
+    return adas_mmrm(rows, by_visit=MODELS[name]), REF[name]
 
 
 def test_fit_matches_nlme_gls(model: tuple[MmrmFit, dict[str, Any]]) -> None:
