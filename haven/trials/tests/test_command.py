@@ -3,9 +3,11 @@ the command line, and errors that name the file and the column."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -79,6 +81,13 @@ def test_a_csv_table_and_clear_errors() -> None:
 
 
 PILOT = DATA / "cdiscpilot01" / "adam"
+REFERENCE = Path(__file__).resolve().parent / "reference"
+MMRM_REF: dict[str, Any] = json.loads((REFERENCE / "mmrm_adas.json").read_text())["main"]
+VITALS_REF = list(
+    csv.DictReader(
+        line for line in (REFERENCE / "vitals_advs.csv").read_text().splitlines() if not line.startswith("#")
+    )
+)
 
 
 @pytest.mark.skipif(not PILOT.exists(), reason="the shared reference data is not beside the repository")
@@ -93,5 +102,32 @@ def test_the_cdisc_pilot_report_reproduces_its_published_tables() -> None:
     assert primary["dose_response"]["p"] == pytest.approx(0.245, abs=5e-4)
     assert report["ae_incidence"][0]["cells"]["Placebo"] == "65 (75.6) [281]"
     assert report["time_to_dermatologic_event"]["curves"]["Xanomeline High Dose"]["median"] == 36.0
+    # The MMRM version (observed cases): week-24 high dose minus placebo as nlme::gls in R
+    # (reference/mmrm_adas.json, "main"), to the tolerances of test_mmrm_adas.py.
+    mmrm = report["primary_mmrm"]
+    assert list(mmrm["population"].values()) == [79, 81, 74]
+    assert mmrm["model"]["n_obs"] == MMRM_REF["n_obs"]
+    week24 = mmrm["contrasts"][-1]
+    assert (week24["arm"], week24["visit"]) == ("Xanomeline High Dose", "Week 24")
+    assert week24["estimate"] == pytest.approx(MMRM_REF["contrast"][-1], abs=1e-4)
+    assert week24["se"] == pytest.approx(MMRM_REF["contrast_se"][-1], rel=1e-4)
+    assert week24["df"] == pytest.approx(MMRM_REF["contrast_df"][-1], rel=1e-3)
+    assert week24["lower"] < week24["estimate"] < week24["upper"]
+    assert len(mmrm["lsmeans"]) == 9
+    # Vital signs: systolic pressure lying down at baseline, placebo, as base R (reference/vitals_advs.csv).
+    vitals = report["vital_signs"]
+    assert list(vitals["population"].values()) == [86, 84, 84]
+    first = vitals["rows"][0]
+    assert (first["param"], first["position"], first["visit"], first["arm"]) == (
+        "SYSBP",
+        "AFTER LYING DOWN FOR 5 MINUTES",
+        "Baseline",
+        "Placebo",
+    )
+    assert first["change"] is None
+    want = VITALS_REF[0]
+    assert first["value"]["n"] == int(want["n"]) == 85
+    for figure in ("mean", "sd", "median", "minimum", "maximum"):
+        assert first["value"][figure] == pytest.approx(float(want[figure]), rel=1e-9)
     with pytest.raises(CommandError, match="missing"):
         call_command("report", "cdisc-pilot", str(DATA / "mmrm"))
