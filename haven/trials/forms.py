@@ -148,6 +148,7 @@ class KitListForm(forms.Form):
         default = self.sites_by_id().get(data.get("site") or "")
         rows: list[tuple[str, str, Site]] = []
         problems: list[str] = []
+        first_row: dict[str, int] = {}
         for n, cells in enumerate(lines, start=1):
             cells = [cell.strip() for cell in cells]
             if len(cells) > 3:
@@ -160,6 +161,10 @@ class KitListForm(forms.Form):
                     f"row {n}: no site {code}" if code else f"row {n}: no site (choose one above)"
                 )
                 continue
+            if number and number in first_row:
+                problems.append(f"row {n}: kit number {number} is also on row {first_row[number]}")
+                continue
+            first_row.setdefault(number, n)
             rows.append((number, arm, site))
         if problems:
             for problem in problems:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from haven.accounts.models import Role, Site, SiteMembership, User
 from haven.accounts.selectors import sites_for
@@ -87,14 +87,35 @@ def studies_visible(user: User) -> bool:
     return study_setup_allowed(user) or Study.objects.filter(unblinded_statisticians=user).exists()
 
 
-def study_list(*, user: User) -> QuerySet[Study]:
-    """The studies ``user`` may see, each with ``n_randomized``; refused for everyone else."""
+@dataclass(frozen=True)
+class StudyRow:
+    study: Study
+    randomized: int  # at every site for the study's statisticians, else at the user's own sites
+    unblinded: bool  # the user is one of the study's unblinded statisticians
+
+
+def study_list(*, user: User) -> list[StudyRow]:
+    """The studies ``user`` may see, with how many patients are randomized; refused for everyone
+    else. The counts follow the summary page: every site for a study's statisticians, otherwise
+    the user's own sites."""
     if not studies_visible(user):
         raise PermissionDenied(STUDIES_REFUSED)
     studies = (
         Study.objects.all() if _sees_every_study(user) else Study.objects.filter(unblinded_statisticians=user)
     )
-    return studies.annotate(n_randomized=Count("randomizations", distinct=True)).order_by("protocol_code")
+    named = Study.unblinded_statisticians.through.objects.filter(study_id=OuterRef("pk"), user_id=user.pk)
+    studies = studies.annotate(
+        n_all=Count("randomizations", distinct=True),
+        n_own=Count(
+            "randomizations",
+            filter=Q(randomizations__course__site__in=sites_for(user)),
+            distinct=True,
+        ),
+        unblinded=Exists(named),
+    ).order_by("protocol_code")
+    return [
+        StudyRow(study, study.n_all if study.unblinded else study.n_own, study.unblinded) for study in studies
+    ]
 
 
 def access_study(*, user: User, protocol_code: str) -> Study:

@@ -101,7 +101,8 @@ def study_new(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "arms": arms,
-        "arm_rows": list(zip(arms.forms, form["control"], strict=True)),
+        # Not strict: a tampered row count must not break the page; the rows that came are drawn.
+        "arm_rows": list(zip(arms.forms, form["control"], strict=False)),
         "arm_errors": arm_errors,
     }
     return render(request, "trials/study_new.html", context, status=status)

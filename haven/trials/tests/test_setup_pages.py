@@ -186,6 +186,11 @@ def test_a_bad_kit_row_is_named_by_its_number_and_nothing_is_loaded(cast: Cast) 
     assert response.status_code == 422
     assert "row 3: unknown arm" in response.content.decode()
     assert not Kit.objects.exists()
+    twice = client.post(
+        "/studies/mdma-ptsd/kits/", {"file": _csv("K-001,MDMA,ALD\nK-002,PBO,ALD\nK-001,PBO,ALD\n")}
+    )
+    assert twice.status_code == 422
+    assert "row 3: kit number K-001 is also on row 1" in twice.content.decode()
     unknown_site = client.post("/studies/mdma-ptsd/kits/", {"file": _csv("K-001,MDMA,ALD\nK-002,PBO,XYZ\n")})
     assert unknown_site.status_code == 422
     assert "row 2: no site XYZ" in unknown_site.content.decode()
@@ -259,4 +264,28 @@ def test_the_summary_counts_randomized_patients_per_stratum_and_kits_assigned(ca
     assert f"<tr><td>site={cast.site_a.code}</td><td>1</td></tr>" in page
     assert "<tr><td>Alder Clinic (ALD)</td><td>2</td><td>1</td></tr>" in page
     listing = client_for(cast.dana).get("/studies/").content.decode()
-    assert "<td>1</td>" in listing  # one randomized
+    assert "MAPP-style study</a></td><td>1</td>" in listing  # one randomized
+    assert 'href="/studies/mdma-ptsd/report/">Report</a>' in listing  # for the study's statistician
+    # A data manager of another site counts the randomized patients of their own sites: none.
+    birch = make_user("bea", "Bea Birch")
+    grant(birch, cast.site_b, Role.DATA_MANAGER)
+    theirs = client_for(birch).get("/studies/").content.decode()
+    assert "MAPP-style study</a></td><td>0</td>" in theirs
+    assert "/report/" not in theirs
+    summary = client_for(birch).get("/studies/mdma-ptsd/").content.decode()
+    assert "No one randomized yet." in summary
+    assert "Alder Clinic" not in summary
+    missing = client_for(birch).get("/studies/no-such-study/")
+    assert missing.status_code == 404
+    assert "No study with this protocol code." in missing.content.decode()
+
+
+def test_a_tampered_arm_row_count_is_refused_on_the_page(cast: Cast) -> None:
+    load_shipped_protocol()
+    response = client_for(cast.dana).post("/studies/new/", _form(cast, **{"arms-TOTAL_FORMS": "1"}))
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Control arm: choose one of the arms you filled in" in page  # arm 2 never arrived
+    assert 'name="arms-0-code"' in page
+    assert 'name="arms-1-code"' not in page
+    assert not Study.objects.exists()
