@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from haven import __version__
@@ -21,6 +22,7 @@ from haven.trials.adam import ADTTE_PARAMS, study_data
 from haven.trials.models import Randomization, Study
 from haven.trials.services import blinding_summary, control_arm
 from haven.trials.stats.ancova import ancova_fit
+from haven.trials.stats.effect_size import cohens_d, hedges_g
 from haven.trials.stats.incidence import IncidenceRow, ae_incidence
 from haven.trials.stats.mmrm import mmrm_fit
 from haven.trials.stats.responses import classify_response, response_table
@@ -81,6 +83,7 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
         ),
         "trajectory": {"lines": [], "visits": []},
         "durability": [],
+        "effect_sizes": [],
         "safety": safety_tables(adsl, data.adae, arms=arms, control=control),
         "time_to_event": [time_to_event(data.adtte, code, arms=arms) for code in ADTTE_PARAMS],
     }
@@ -171,7 +174,37 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
             }
     except (ValueError, ArithmeticError, KeyError) as error:
         report["primary_note"] = f"The primary analysis is not estimable yet: {error}."
+    report["effect_sizes"] = effect_sizes(
+        scores, arms=arms, control=control, endpoint=outcomes.endpoint_visit
+    )
     return report
+
+
+def effect_sizes(
+    scores: pd.DataFrame, *, arms: list[str], control: str, endpoint: str
+) -> list[dict[str, Any]]:
+    """Standardised effects at the primary endpoint, as the MAPP papers report them: for each arm,
+    the within-group Cohen's d_z of the change (baseline minus endpoint, so improvement is
+    positive), and for each active arm the between-group Cohen's d and Hedges' g of the change
+    against the control arm (control change minus active change: positive favours the active arm),
+    with noncentral-t 95% intervals (``stats.effect_size``). Observed cases; None where fewer than
+    two participants in an arm have a change."""
+    at_end = scores[(scores["AVISIT"] == endpoint) & scores["CHG"].notna()]
+    change = {arm: at_end.loc[at_end["ARM"] == arm, "CHG"].astype(float).to_numpy() for arm in arms}
+    rows = []
+    for arm in arms:
+        mine = change[arm]
+        row: dict[str, Any] = {"arm": arm, "n": len(mine), "within": None, "between": None, "hedges": None}
+        if len(mine) >= 2 and mine.std(ddof=1) > 0:
+            row["within"] = asdict(cohens_d(-mine, np.zeros_like(mine), paired=True))
+        other = change[control]
+        if arm != control and len(mine) >= 2 and len(other) >= 2:
+            spread = (len(mine) - 1) * mine.var(ddof=1) + (len(other) - 1) * other.var(ddof=1)
+            if spread > 0:
+                row["between"] = asdict(cohens_d(other, mine))
+                row["hedges"] = asdict(hedges_g(other, mine))
+        rows.append(row)
+    return rows
 
 
 #: The overview rows of the safety table: label and the ADAE rows it counts (treatment-emergent).

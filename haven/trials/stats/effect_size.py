@@ -25,6 +25,7 @@ models. In: What If There Were No Significance Tests? Erlbaum.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +47,13 @@ def _ncp_limits(t: float, df: float, level: float) -> tuple[float, float]:
 
     def solve(prob: float) -> float:
         def gap(ncp: float) -> float:
-            return float(stats.nct.cdf(t, df, ncp)) - prob
+            value = float(stats.nct.cdf(t, df, ncp))
+            if math.isnan(value):
+                # SciPy's noncentral t answers NaN at some points of its far tails, where the cdf is
+                # within rounding of 1 (ncp well below t) or of 0 (well above); the root, at a
+                # probability of alpha/2 or 1 - alpha/2, is never there.
+                value = 1.0 if ncp < t else 0.0
+            return value - prob
 
         # The cdf falls as ncp rises; widen the bracket until it holds the root.
         width = 10.0 + abs(t)

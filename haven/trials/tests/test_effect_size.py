@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,3 +67,17 @@ def test_effect_size_matches_effectsize(
 def test_paired_samples_must_have_equal_length() -> None:
     with pytest.raises(ValueError, match="same length"):
         cohens_d([1.0, 2.0, 3.0], [1.0, 2.0], paired=True)
+
+
+def test_a_large_within_group_effect_still_gets_its_interval() -> None:
+    # d_z = 4.5 on 3 df (t = 9): SciPy's noncentral t is NaN at points of the far tail the
+    # bracketing passes through; the limits must still put t at the 2.5% and 97.5% quantiles.
+    from scipy import stats
+
+    improvement = np.array([40.0, 60.0, 40.0, 40.0])
+    effect = cohens_d(improvement, np.zeros(4), paired=True)
+    assert effect.estimate == pytest.approx(4.5)
+    assert effect.lower < effect.estimate < effect.upper
+    t, scale = 9.0, 0.5
+    assert stats.nct.cdf(t, 3.0, effect.lower / scale) == pytest.approx(0.975, abs=1e-9)
+    assert stats.nct.cdf(t, 3.0, effect.upper / scale) == pytest.approx(0.025, abs=1e-9)

@@ -94,6 +94,19 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
         AuditEntry.objects.filter(action="export", record_type__in=["trials.adsl", "trials.adqs"]).count()
         == 2
     )
+    # Effect sizes at the primary endpoint: Cohen's d of the change, placebo minus active, in pooled
+    # SDs — recomputed here from the exported ADQS.
+    change = {a: [float(r["CHG"]) for r in primary if arm_of_row(r, rows) == a] for a in ("MDMA", "PBO")}
+    n1, n2 = len(change["MDMA"]), len(change["PBO"])
+    m1, m2 = sum(change["MDMA"]) / n1, sum(change["PBO"]) / n2
+    v1 = sum((x - m1) ** 2 for x in change["MDMA"]) / (n1 - 1)
+    v2 = sum((x - m2) ** 2 for x in change["PBO"]) / (n2 - 1)
+    d = (m2 - m1) / (((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2)) ** 0.5
+    effects = html[
+        html.index("Standardised effects") : html.index("</table>", html.index("Standardised effects"))
+    ]
+    assert f"<td>MDMA</td><td>{n1}</td>" in effects
+    assert f"{d:.2f} (" in effects
     # Time to loss of diagnosis: an event where the primary visit's CAPS-5 no longer gives the
     # diagnosis (every active participant, and the placebo ones scored below the symptom
     # threshold), censored at that assessment otherwise; nobody discontinued.
@@ -117,6 +130,10 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
         events = sum(1 for s, a in arm_of.items() if a == arm and lost[s])
         assert f"<td>{arm}</td><td>{n}</td><td>{events}</td>" in tte  # n, events
     assert "Log-rank test: χ²" in tte
+
+
+def arm_of_row(row: dict[str, str], adsl: list[dict[str, str]]) -> str:
+    return next(r["ARM"] for r in adsl if r["USUBJID"] == row["USUBJID"])
 
 
 def test_peak_vitals_average_the_largest_rise_per_session_by_arm(cast: Cast) -> None:
