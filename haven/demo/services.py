@@ -35,6 +35,7 @@ from haven.accounts.services import (
 )
 from haven.audit.context import Actor
 from haven.core.time import now
+from haven.demo.study import demo_study_load
 from haven.dosing import services as dosing
 from haven.dosing.models import DosingSession, SessionStatus
 from haven.inventory import services as ledger
@@ -141,6 +142,8 @@ def demo_load() -> list[DemoUser]:
             _demo_session(clinic)
         if not Registration.objects.filter(site=clinic).exists():
             _demo_ledger(clinic)
+        # Last, so that everything above is as it was before the demo had a study.
+        demo_study_load(clinic, password=DEMO_PASSWORD, signature=DEMO_SIGNATURE)
     return list(DEMO_USERS)
 
 

@@ -58,7 +58,8 @@ def test_the_demo_has_a_session_dosed_today_and_under_monitoring() -> None:
     dose = DoseAdministration.objects.get(session=session)
     assert (dose.kind, dose.amount, dose.unit) == ("initial", Decimal(80), "mg")
     assert (dose.administered_by.username, dose.witnessed_by.username) == ("lead", "cotherapist")
-    assert Signature.objects.get(record_type="dosing.doseadministration").meaning == "witnessed"
+    signature = Signature.objects.get(record_type="dosing.doseadministration", record_id=str(dose.public_id))
+    assert signature.meaning == "witnessed"
     baseline = Observation.objects.filter(session=session)
     assert sorted(baseline.values_list("parameter", flat=True)) == [
         "diastolic_bp",
@@ -86,7 +87,7 @@ def test_loading_the_demo_again_adds_no_session() -> None:
         Observation.objects.count(),
         AuditEntry.objects.count(),
     ) == counts
-    assert DosingSession.objects.count() == 1
+    assert DosingSession.objects.filter(status=SessionStatus.DOSED).count() == 1
 
 
 def test_the_demo_ledger_reconciles_with_the_demo_session() -> None:
