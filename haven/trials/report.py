@@ -305,7 +305,8 @@ def time_to_event(adtte: pd.DataFrame, paramcd: str, *, arms: list[str]) -> dict
         test = logrank(
             rows["AVAL"].astype(float), 1 - rows["CNSR"].astype(int), rows["ARM"].astype(str).tolist()
         )
-        result["logrank"] = {"chi_square": test.chi_square, "df": test.df, "p": test.p}
+        if not math.isnan(test.p):
+            result["logrank"] = {"chi_square": test.chi_square, "df": test.df, "p": test.p}
     result |= {
         "width": width,
         "height": height,

@@ -49,16 +49,16 @@ def study_create(
     problems: dict[str, list[str]] = {}
     codes = [str(a.get("code", "")).strip() for a in arms]
     if len(arms) < 2 or any(not c for c in codes) or len(set(codes)) != len(codes):
-        problems["arms"] = ["at least two arms, each with its own code"]
+        problems.setdefault("arms", []).append("at least two arms, each with its own code")
     ratios = [a.get("ratio", 1) for a in arms]
     if any(not isinstance(r, int) or r < 1 or r > 10 for r in ratios):
-        problems["arms"] = ["each ratio is a whole number from 1 to 10"]
+        problems.setdefault("arms", []).append("each ratio is a whole number from 1 to 10")
     if not block_multiples or any(not isinstance(m, int) or not 1 <= m <= 6 for m in block_multiples):
-        problems["block_multiples"] = ["whole numbers from 1 to 6"]
+        problems.setdefault("block_multiples", []).append("whole numbers from 1 to 6")
     if any(r not in Role.values for r in unblinded_roles):
-        problems["unblinded_roles"] = [f"roles are {', '.join(Role.values)}"]
+        problems.setdefault("unblinded_roles", []).append(f"roles are {', '.join(Role.values)}")
     if Role.BLINDED_RATER in unblinded_roles:
-        problems["unblinded_roles"] = ["a blinded rater is never unblinded"]
+        problems.setdefault("unblinded_roles", []).append("a blinded rater is never unblinded")
     if problems:
         first, messages = next(iter(problems.items()))
         raise ValidationFailed(f"{first}: {messages[0]}", fields=problems)
@@ -302,6 +302,14 @@ def kits_load(*, actor: Actor, study: Study, rows: Sequence[tuple[str, str, Site
     codes = {str(a["code"]) for a in study.arms}
     problems = [f"row {i + 1}: unknown arm" for i, (_, arm, _) in enumerate(rows) if arm not in codes]
     problems += [f"row {i + 1}: no kit number" for i, (number, _, _) in enumerate(rows) if not number.strip()]
+    first_row: dict[str, int] = {}
+    for i, (number, _, _) in enumerate(rows, start=1):
+        key = number.strip()
+        if key and key in first_row:
+            problems.append(f"row {i}: kit number {key} is already on row {first_row[key]}")
+        first_row.setdefault(key, i)
+    if not rows:
+        problems.append("the list has no kits")
     if problems:
         raise ValidationFailed(f"kits: {problems[0]}", fields={"kits": problems})
     with transaction.atomic():

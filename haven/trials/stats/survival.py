@@ -14,6 +14,7 @@ consideration. Cancer Chemother Rep 50:163-170.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -146,7 +147,8 @@ def logrank(time: npt.ArrayLike, event: npt.ArrayLike, group: Sequence[str]) -> 
 
     At each event time ``j``: ``E_gj = d_j n_gj / n_j`` and ``V_gh,j = d_j (n_j - d_j) / (n_j - 1)
     (n_gj / n_j) (delta_gh - n_hj / n_j)``; ``X^2 = (O - E)' V^- (O - E)`` over the first ``k - 1``
-    groups, on ``k - 1`` df; as R ``survival::survdiff`` (rho = 0).
+    groups, on ``k - 1`` df; as R ``survival::survdiff`` (rho = 0). Undefined (NaN) when that
+    variance matrix is singular, as when every subject at risk has the event at the only event time.
     """
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event, dtype=np.float64)
@@ -173,6 +175,12 @@ def logrank(time: npt.ArrayLike, event: npt.ArrayLike, group: Sequence[str]) -> 
             share = n_g / n_j
             var += d_j * (n_j - d_j) / (n_j - 1) * (np.diag(share) - np.outer(share, share))
     diff = (observed - expected)[:-1]
+    if np.linalg.matrix_rank(var[:-1, :-1]) < k - 1:
+        # No information to compare the groups (e.g. everyone at risk had the event at the one
+        # event time): the statistic is undefined.
+        return LogRank(
+            groups=levels, observed=observed, expected=expected, chi_square=math.nan, df=k - 1, p=math.nan
+        )
     chi = float(diff @ np.linalg.solve(var[:-1, :-1], diff))
     return LogRank(
         groups=levels,

@@ -395,3 +395,33 @@ def test_randomization_and_an_emergency_unblinding_are_on_the_patients_timeline_
         next(e["text"] for e in detail["timeline"] if e["kind"] == "trial")
         == "Randomized in MAPP-style study"
     )
+
+
+def test_set_up_errors_are_all_named_and_a_kit_number_twice_is_refused_by_row(cast: Cast) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        services.study_create(
+            actor=actor_of(cast.dana),
+            protocol_code="mdma-ptsd",
+            title="Twice",
+            arms=[{"code": "A", "ratio": 0}, {"code": "A", "ratio": 1}],
+            statisticians=[cast.dana],
+        )
+    assert refused.value.fields["arms"] == [
+        "at least two arms, each with its own code",
+        "each ratio is a whole number from 1 to 10",
+    ]
+    assert not Study.objects.exists()
+    study = _study(cast)
+    rows = [("K-1", "MDMA", cast.site_a), ("K-2", "PBO", cast.site_a), ("K-1", "PBO", cast.site_a)]
+    with pytest.raises(ValidationFailed, match="row 3: kit number K-1 is already on row 1"):
+        services.kits_load(actor=actor_of(cast.dana), study=study, rows=rows)
+    assert not study.kits.exists()
+    site = str(cast.site_a.public_id)
+    response = client_for(cast.dana).post(
+        "/api/v1/studies/mdma-ptsd/kits",
+        [{"number": "K-9", "arm": "MDMA", "site_id": site}, {"number": "K-9", "arm": "PBO", "site_id": site}],
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert "row 2: kit number K-9 is already on row 1" in response.content.decode()
+    assert not study.kits.exists()

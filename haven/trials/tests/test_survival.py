@@ -81,3 +81,15 @@ def test_median_at_exactly_one_half_is_the_midpoint() -> None:
     km = kaplan_meier([1, 2, 3, 4], [1, 1, 0, 1])
     assert km.survival[1] == 0.5
     assert km.median()[0] == 3.0
+
+
+def test_the_log_rank_test_is_undefined_when_the_groups_carry_no_information() -> None:
+    import math
+
+    from haven.trials.stats.survival import logrank
+
+    # Everyone at risk has the event at the one event time: the variance is zero.
+    test = logrank([5, 5, 5, 5], [1, 1, 1, 1], ["a", "a", "b", "b"])
+    assert math.isnan(test.chi_square)
+    assert math.isnan(test.p)
+    assert list(test.observed) == [2.0, 2.0]
