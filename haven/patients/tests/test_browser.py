@@ -84,7 +84,8 @@ def test_a_coordinator_takes_a_patient_from_registration_to_booking(
     page.get_by_role("link", name="Take consent").click()
     expect(page.get_by_role("heading", name="Consent: ALD-0001")).to_be_visible()
     page.get_by_label("Patient's printed name").fill("Jordan Example")
-    pad = page.locator("[data-signature-pad] canvas")
+    # Draw only once the pad's script listens (it is deferred; a stroke before that is lost).
+    pad = page.locator("[data-signature-pad][data-ready] canvas")
     box = pad.bounding_box()
     assert box is not None
     left, top = box["x"], box["y"]

@@ -109,6 +109,7 @@
 
     window.addEventListener("resize", resize);
     resize();
+    pad.setAttribute("data-ready", "");  // strokes are recorded from here on
   }
 
   document.querySelectorAll("[data-signature-pad]").forEach(setUp);
