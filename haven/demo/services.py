@@ -460,8 +460,18 @@ def _demo_session(site: Site) -> DosingSession:
     return session
 
 
-def _screen(actor: Actor, course: EnrollmentCourse, *, caps5: int, qtc: int | None, complete: bool) -> None:
-    """Synthetic screening data for the demo, entered through the screening services."""
+def _screen(
+    actor: Actor,
+    course: EnrollmentCourse,
+    *,
+    caps5: int,
+    qtc: int | None,
+    complete: bool,
+    essentials_only: bool = False,
+) -> None:
+    """Synthetic screening data for the demo, entered through the screening services.
+    ``essentials_only`` leaves out what no criterion needs (an allergy, a past SSRI, sodium), which
+    saves the demo study an eligibility evaluation each per participant."""
     at = now() - timedelta(days=30)
     screening.history_add(
         actor=actor,
@@ -471,16 +481,17 @@ def _screen(actor: Actor, course: EnrollmentCourse, *, caps5: int, qtc: int | No
         code="ptsd",
         onset=date(2018, 6, 1),
     )
-    screening.history_add(actor=actor, course=course, condition="Seasonal allergies", category="other")
-    screening.medication_add(
-        actor=actor,
-        course=course,
-        name="sertraline",
-        drug_class="ssri",
-        dose="100 mg daily",
-        start=date(2021, 2, 1),
-        stop=(at - timedelta(days=30)).date(),
-    )
+    if not essentials_only:
+        screening.history_add(actor=actor, course=course, condition="Seasonal allergies", category="other")
+        screening.medication_add(
+            actor=actor,
+            course=course,
+            name="sertraline",
+            drug_class="ssri",
+            dose="100 mg daily",
+            start=date(2021, 2, 1),
+            stop=(at - timedelta(days=30)).date(),
+        )
     screening.measurement_add(
         actor=actor, course=course, field="caps5_total", value=caps5, unit="{score}", measured_at=at
     )
@@ -496,12 +507,12 @@ def _screen(actor: Actor, course: EnrollmentCourse, *, caps5: int, qtc: int | No
     screening.measurement_add(
         actor=actor, course=course, field="qtc", value=qtc or 420, unit="ms", measured_at=at
     )
-    for field, value, unit in (
+    labs: tuple[tuple[str, int | str, str], ...] = (
         ("alt", 22, "U/L"),
         ("ast", 19, "U/L"),
         ("bilirubin", "0.7", "mg/dL"),
-        ("sodium", 140, "mmol/L"),
-    ):
+    )
+    for field, value, unit in labs if essentials_only else (*labs, ("sodium", 140, "mmol/L")):
         screening.measurement_add(
             actor=actor, course=course, field=field, value=value, unit=unit, measured_at=at
         )

@@ -244,7 +244,14 @@ class _Builder:
             )
             course = course_open(actor=self.coordinator, patient=patient, protocol_version=self.version)
             course_transition(actor=self.coordinator, course=course, to="screening")
-            self.screen(self.coordinator, course, caps5=36 + (index * 7) % 15, qtc=405 + index, complete=True)
+            self.screen(
+                self.coordinator,
+                course,
+                caps5=36 + (index * 7) % 15,
+                qtc=405 + index,
+                complete=True,
+                essentials_only=True,
+            )
         with _clock(self.at(enrolled_on - timedelta(days=7), 11)):
             course_transition(actor=self.physician, course=course, to="eligible")
         with _clock(self.at(enrolled_on - timedelta(days=3), 10)):
