@@ -81,8 +81,9 @@ PARTICIPANTS = (
     ("female", "Juno", "Ferrand", date(1998, 9, 23)),
     ("male", "Basil", "Ormond", date(1977, 6, 6)),
 )
-# The participant (by index) who withdraws consent part-way through treatment.
-WITHDRAWS_CONSENT = 11
+# The first MDMA participant from this index on withdraws consent part-way through treatment (the
+# other withdrawal, after a serious event, is on placebo), so each arm has one discontinuation.
+WITHDRAWS_CONSENT_FROM = 8
 SESSIONS_PER_ARM = 2
 SAE_NARRATIVE = (
     "Synthetic demo narrative: admitted for observation after disclosing suicidal thoughts at an "
@@ -183,18 +184,20 @@ def demo_study_load(site: Site, *, password: str, signature: str) -> Study | Non
         )
     builder = _Builder(site=site, users=users, password=password, signature=signature, at=at, screen=_screen)
     dosed: dict[str, int] = {}
+    consent_withdrawn = False
     for index, person in enumerate(PARTICIPANTS):
         enrolled_on = first_enrolled + timedelta(days=6 * index)
         course, arm = builder.enroll_and_randomize(index, person, enrolled_on)
         session_day = enrolled_on + timedelta(days=28)
         with _clock(at(session_day, 8)):
             course_transition(actor=builder.coordinator, course=course, to="treatment")
-        if dosed.get(arm, 0) < SESSIONS_PER_ARM and index != WITHDRAWS_CONSENT:
+        if dosed.get(arm, 0) < SESSIONS_PER_ARM:
             dosed[arm] = dosed.get(arm, 0) + 1
             session = builder.dosing_session(course, arm, session_day, index)
             if builder.adverse_events(course, session, arm, dosed[arm]):
                 continue  # withdrawn after a serious event
-        if index == WITHDRAWS_CONSENT:
+        elif arm == "MDMA" and index >= WITHDRAWS_CONSENT_FROM and not consent_withdrawn:
+            consent_withdrawn = True
             with _clock(at(session_day + timedelta(days=17), 15)):
                 record = ConsentRecord.objects.get(course=course, withdrawn_at__isnull=True)
                 consent_withdraw(

@@ -60,7 +60,9 @@ def test_loading_the_demo_twice_creates_the_study_once() -> None:
     assert (Patient.objects.count(), AdverseEvent.objects.count(), DosingSession.objects.count()) == counts
 
 
-def test_the_demo_study_leaves_no_session_under_monitoring_and_no_sae_clock_running() -> None:
+def test_the_demo_study_leaves_no_session_under_monitoring_no_sae_clock_running_one_withdrawal_per_arm() -> (
+    None
+):
     _demo()
     assert DosingSession.objects.filter(course__randomization__isnull=False).count() == 4
     assert not DosingSession.objects.filter(
@@ -68,6 +70,8 @@ def test_the_demo_study_leaves_no_session_under_monitoring_and_no_sae_clock_runn
     ).exists()
     assert DosingSession.objects.filter(status=SessionStatus.DOSED).count() == 1  # replay-vitals' one
     assert AdverseEvent.objects.filter(serious=True).count() == 1
+    withdrawn = Randomization.objects.filter(course__status="withdrawn").select_related("slot")
+    assert sorted(r.slot.arm for r in withdrawn) == ["MDMA", "PBO"]  # one discontinuation per arm
     assert not SaeClock.objects.filter(stopped_at__isnull=True, cancelled_at__isnull=True).exists()
 
 
