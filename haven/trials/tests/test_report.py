@@ -15,6 +15,7 @@ from haven.core.testing import Cast, actor_of, client_for, make_enrolled_course,
 from haven.outcomes import services as outcomes
 from haven.patients.models import Visit
 from haven.trials import services
+from haven.trials.models import Study
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,10 @@ def _caps5(level: int, *, diagnosis: bool) -> dict[str, Any]:
     }
 
 
-def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_records(cast: Cast) -> None:
-    services.study_create(
+def report_study(cast: Cast, *, family_name: str = "Report") -> Study:
+    """Eight randomized participants with a CAPS-5 at baseline and at the primary endpoint: the
+    active arm loses the diagnosis, the placebo arm keeps it unless scored below the threshold."""
+    study = services.study_create(
         actor=actor_of(cast.dana),
         protocol_code="mdma-ptsd",
         title="MAPP-style study",
@@ -40,28 +43,29 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
     )
     for i in range(8):
         patient = make_patient(
-            cast, given_name=f"P{i}", family_name=f"Report{i}", date_of_birth=date(1980 + i, 1, 1)
+            cast, given_name=f"P{i}", family_name=f"{family_name}{i}", date_of_birth=date(1980 + i, 1, 1)
         )
         course = make_enrolled_course(cast, enrolled_on=date.today() - timedelta(days=5), patient=patient)
         randomization = services.randomize(actor=actor_of(cast.carmen), course=course)
         visits = {v.definition_code: v for v in Visit.objects.filter(course=course)}
         active = randomization.slot.arm == "MDMA"
-        outcomes.response_record(
-            actor=actor_of(cast.riley),
-            course=course,
-            instrument="caps5",
-            respondent="rater",
-            answers=_caps5(2 + i % 3 // 2, diagnosis=True),
-            visit=visits["baseline"],
-        )
-        outcomes.response_record(
-            actor=actor_of(cast.riley),
-            course=course,
-            instrument="caps5",
-            respondent="rater",
-            answers=_caps5(0 if active else 2 - (i % 2), diagnosis=not active),
-            visit=visits["primary"],
-        )
+        for visit, answers in (
+            ("baseline", _caps5(2 + i % 3 // 2, diagnosis=True)),
+            ("primary", _caps5(0 if active else 2 - (i % 2), diagnosis=not active)),
+        ):
+            outcomes.response_record(
+                actor=actor_of(cast.riley),
+                course=course,
+                instrument="caps5",
+                respondent="rater",
+                answers=answers,
+                visit=visits[visit],
+            )
+    return study
+
+
+def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_records(cast: Cast) -> None:
+    report_study(cast)
     page = client_for(cast.dana).get("/studies/mdma-ptsd/report/")
     assert page.status_code == 200
     html = page.content.decode()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import socket
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,12 @@ from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from haven.audit.models import AuditEntry
-from haven.core.testing import Cast, actor_of, client_for, make_enrolled_course, make_patient
-from haven.outcomes import services as outcomes
-from haven.patients.models import Visit
+from haven.core.testing import Cast, actor_of, client_for
 from haven.trials import services
 from haven.trials.models import Study
 from haven.trials.pdf import RefusedURL, StaticFilesFetcher, render_pdf
 from haven.trials.report import study_report
-from haven.trials.tests.test_report import _caps5
+from haven.trials.tests.test_report import report_study
 
 pytestmark = pytest.mark.django_db
 
@@ -46,29 +43,7 @@ def _study(cast: Cast) -> Study:
 
 
 def _study_with_outcomes(cast: Cast) -> Study:
-    """Eight randomized participants with a CAPS-5 at baseline and at the primary endpoint."""
-    study = _study(cast)
-    for i in range(8):
-        patient = make_patient(
-            cast, given_name=f"P{i}", family_name=f"Pdf{i}", date_of_birth=date(1980 + i, 1, 1)
-        )
-        course = make_enrolled_course(cast, enrolled_on=date.today() - timedelta(days=5), patient=patient)
-        randomization = services.randomize(actor=actor_of(cast.carmen), course=course)
-        visits = {v.definition_code: v for v in Visit.objects.filter(course=course)}
-        active = randomization.slot.arm == "MDMA"
-        for visit, answers in (
-            ("baseline", _caps5(2 + i % 3 // 2, diagnosis=True)),
-            ("primary", _caps5(0 if active else 2 - (i % 2), diagnosis=not active)),
-        ):
-            outcomes.response_record(
-                actor=actor_of(cast.riley),
-                course=course,
-                instrument="caps5",
-                respondent="rater",
-                answers=answers,
-                visit=visits[visit],
-            )
-    return study
+    return report_study(cast, family_name="Pdf")
 
 
 def _stroke_colours(reader: PdfReader) -> set[tuple[float, ...]]:
