@@ -35,11 +35,11 @@ from django.utils import timezone
 
 from haven.accounts.actors import user_actor
 from haven.accounts.models import Role, Site, User
-from haven.core.time import now
+from haven.core.time import local, now
 from haven.dosing import services as dosing
 from haven.dosing.models import DosingSession
 from haven.outcomes.services import response_record
-from haven.patients.models import ConsentRecord, EnrollmentCourse, Visit
+from haven.patients.models import ConsentRecord, EnrollmentCourse, Visit, VisitStatus
 from haven.patients.services import (
     consent_current_document,
     consent_record,
@@ -193,11 +193,13 @@ def demo_study_load(site: Site, *, password: str, signature: str) -> Study | Non
             course_transition(actor=builder.coordinator, course=course, to="treatment")
         if dosed.get(arm, 0) < SESSIONS_PER_ARM:
             dosed[arm] = dosed.get(arm, 0) + 1
+            builder.attended(course, before=session_day)
             session = builder.dosing_session(course, arm, session_day, index)
             if builder.adverse_events(course, session, arm, dosed[arm]):
                 continue  # withdrawn after a serious event
         elif arm == "MDMA" and index >= WITHDRAWS_CONSENT_FROM and not consent_withdrawn:
             consent_withdrawn = True
+            builder.attended(course, before=session_day + timedelta(days=17))
             with _clock(at(session_day + timedelta(days=17), 15)):
                 record = ConsentRecord.objects.get(course=course, withdrawn_at__isnull=True)
                 consent_withdraw(
@@ -280,6 +282,22 @@ class _Builder:
 
     def visit(self, course: EnrollmentCourse, code: str) -> Visit:
         return Visit.objects.get(course=course, code=code)
+
+    def attended(self, course: EnrollmentCourse, before: date) -> None:
+        """Every visit still planned before ``before`` took place on its target day (the dosing
+        visits without a session in Haven as if documented elsewhere), so the clinic's lists do not
+        show the participants' past visits as overdue."""
+        while True:
+            visit = (
+                Visit.objects.filter(course=course, status=VisitStatus.PLANNED, target_date__lt=before)
+                .exclude(kind__in=("assessment", "follow-up"))  # the rater's: recorded with their scores
+                .order_by("target_date", "pk")
+                .first()
+            )
+            if visit is None:
+                return
+            with _clock(self.at(visit.target_date, 17)):
+                visit_record_occurrence(actor=self.coordinator, visit=visit, occurred_on=visit.target_date)
 
     def caps5(self, course: EnrollmentCourse, visit: str, total: int, completed_at: datetime) -> None:
         with _clock(completed_at + timedelta(minutes=5)):
@@ -478,6 +496,7 @@ class _Builder:
                         soc_name=soc_name,
                     )
         if serious:
+            self.attended(course, before=local(dose_at, self.site.time_zone).date() + timedelta(days=16))
             with _clock(dose_at + timedelta(days=16)):
                 course_transition(
                     actor=self.physician,
@@ -494,6 +513,7 @@ class _Builder:
         assert enrolled_on is not None
         result = scores(index, arm)
         primary_day = self.visit(course, "primary").target_date + timedelta(days=(index * 5) % 19 - 6)
+        self.attended(course, before=primary_day)
         with _clock(self.at(primary_day, 9)):
             course_transition(actor=self.coordinator, course=course, to="follow_up")
             visit_record_occurrence(

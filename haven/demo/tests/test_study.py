@@ -6,17 +6,19 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils import timezone
 
 from haven.accounts.models import Site, User
 from haven.core.testing import client_for
 from haven.demo.study import PARTICIPANTS, caps5_answers, scores
 from haven.dosing.models import DosingSession, SessionStatus
 from haven.outcomes.instruments import caps5_past_month
-from haven.patients.models import Patient
+from haven.patients.models import Patient, Visit
 from haven.safety.models import AdverseEvent, SaeClock
 from haven.trials.models import Randomization, Study
 
@@ -70,6 +72,14 @@ def test_the_demo_study_leaves_no_session_under_monitoring_no_sae_clock_running_
     ).exists()
     assert DosingSession.objects.filter(status=SessionStatus.DOSED).count() == 1  # replay-vitals' one
     assert AdverseEvent.objects.filter(serious=True).count() == 1
+    today = timezone.localdate(timezone=ZoneInfo("America/Chicago"))
+    overdue = Visit.objects.filter(
+        course__randomization__isnull=False,
+        course__status="follow_up",
+        status="planned",
+        window_latest__lt=today,
+    )
+    assert not overdue.exists()  # the participants attended their visits
     withdrawn = Randomization.objects.filter(course__status="withdrawn").select_related("slot")
     assert sorted(r.slot.arm for r in withdrawn) == ["MDMA", "PBO"]  # one discontinuation per arm
     assert not SaeClock.objects.filter(stopped_at__isnull=True, cancelled_at__isnull=True).exists()
