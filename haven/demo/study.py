@@ -199,8 +199,8 @@ def demo_study_load(site: Site, *, password: str, signature: str) -> Study | Non
                 continue  # withdrawn after a serious event
         elif arm == "MDMA" and index >= WITHDRAWS_CONSENT_FROM and not consent_withdrawn:
             consent_withdrawn = True
-            builder.attended(course, before=session_day + timedelta(days=17))
-            with _clock(at(session_day + timedelta(days=17), 15)):
+            builder.attended(course, before=session_day + timedelta(days=50))
+            with _clock(at(session_day + timedelta(days=50), 15)):
                 record = ConsentRecord.objects.get(course=course, withdrawn_at__isnull=True)
                 consent_withdraw(
                     actor=builder.coordinator,
