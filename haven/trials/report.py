@@ -16,7 +16,7 @@ import pandas as pd
 
 from haven import __version__
 from haven.accounts.models import User
-from haven.patients.models import EnrollmentCourse
+from haven.patients.models import CourseStatus, EnrollmentCourse
 from haven.protocols.selectors import protocol_of
 from haven.trials.adam import ADTTE_PARAMS, study_data
 from haven.trials.models import Randomization, Study
@@ -60,11 +60,9 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
         "version": __version__,
         "consort": {
             "registered": courses.count(),
-            "by_status": [(s, statuses.get(s, 0)) for s in FLOW]
-            + [
-                ("withdrawn", statuses.get("withdrawn", 0)),
-                ("lost to follow-up", statuses.get("lost_to_follow_up", 0)),
-                ("ineligible", statuses.get("ineligible", 0)),
+            "by_status": [
+                (CourseStatus(s).label, statuses.get(s, 0))
+                for s in (*FLOW, "withdrawn", "lost_to_follow_up", "ineligible")
             ],
             "randomized": randomized,
             "by_arm": [(a, int((adsl["ARM"] == a).sum())) for a in arms],
@@ -121,7 +119,10 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
             )
         )
     if all(categories.values()):
-        report["responses"] = [asdict(r) for r in response_table(categories, control=control)]
+        report["responses"] = [
+            asdict(r) | {"label": str(r.category).replace("_", " ")}
+            for r in response_table(categories, control=control)
+        ]
     report["trajectory"] = _trajectory(scores, arms)
     report["durability"] = [
         {
@@ -336,13 +337,23 @@ def _trajectory(scores: Any, arms: list[str]) -> dict[str, Any]:
                 points.append(f"{pad + i * step:.0f},{height - pad - mean / top * (height - 2 * pad):.0f}")
         lines.append({"arm": arm, "points": " ".join(points)})
     labels = [(f"{pad + i * step:.0f}", v) for i, v in enumerate(visits)]
-    return {"lines": lines, "visits": labels, "top": top, "width": width, "height": height}
+    y_ticks = [(f"{height - pad - f * (height - 2 * pad):.0f}", f"{top * f:.0f}") for f in (0.0, 0.5, 1.0)]
+    return {
+        "lines": lines,
+        "visits": labels,
+        "top": top,
+        "width": width,
+        "height": height,
+        "y_ticks": y_ticks,
+    }
 
 
 def peak_vitals(study: Study, arms: dict[int, str]) -> list[dict[str, Any]]:
     """The largest rise from the pre-dose baseline in each session, averaged per arm (systolic BP,
     heart rate, temperature): the safety signal the MAPP papers report per session."""
     from haven.dosing.models import DosingSession, Observation
+    from haven.dosing.vitals import LABELS
+    from haven.protocols.schema import VitalSign
 
     rises: dict[tuple[str, str], list[float]] = {}
     sessions = DosingSession.objects.filter(course_id__in=arms, first_dose_at__isnull=False)
@@ -364,6 +375,7 @@ def peak_vitals(study: Study, arms: dict[int, str]) -> list[dict[str, Any]]:
         {
             "arm": arm,
             "parameter": parameter,
+            "label": LABELS.get(VitalSign(parameter), parameter),
             "sessions": len(values),
             "mean_peak_rise": sum(values) / len(values),
         }
@@ -382,7 +394,10 @@ def _table1(adsl: pd.DataFrame, adqs: pd.DataFrame, outcomes: Any, arms: list[st
 
         primary = resolve(outcomes.primary_instrument) or outcomes.primary_instrument
         at_baseline = adqs[(adqs["PARAMCD"] == primary) & (adqs["ABLFL"] == "Y")]
-        label = f"Baseline {primary}"
+        from haven.outcomes import instruments
+
+        name = instruments.get(primary).name if primary in instruments.INSTRUMENTS else primary
+        label = f"Baseline total: {name}"
         data[label] = data["USUBJID"].map(at_baseline.groupby("USUBJID")["AVAL"].first())
         numeric.append(label)
     names = {"AGE": "Age (years)", "SEX": "Sex", "SITEID": "Site", "STRATUM": "Randomization stratum"}

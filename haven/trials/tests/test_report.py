@@ -71,11 +71,15 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
     html = page.content.decode()
     assert "<strong>Randomized</strong></td><td><strong>8</strong>" in html
     table_1 = html[html.index("<h2>Table 1</h2>") : html.index("<h2>Primary endpoint</h2>")]
-    assert "<td>Baseline caps5_past_month</td>" in table_1  # the primary instrument's baseline by arm
+    assert (
+        "<td>Baseline total: Clinician-Administered PTSD Scale for DSM-5 (CAPS-5), past month</td>" in table_1
+    )  # the primary instrument's baseline by arm
     assert "<td>Randomization stratum</td>" in table_1
     assert "site=ALD 8" in table_1  # the total column counts every randomized participant
     assert "MDMA - PBO" in html  # the primary analysis contrast
-    assert "remission" in html
+    assert "<td>remission</td>" in html
+    assert "<td>loss of diagnosis</td>" in html  # categories in words, not codes
+    assert "<td>… now treatment</td>" not in html  # nobody is in treatment; zero rows are left out
     assert "data snapshot" in html
     assert html.count("<polyline") == 2  # the mean primary score of each arm by visit
     assert "Change from baseline by visit (durability)" in html
