@@ -29,6 +29,15 @@ from haven.trials.stats.responses import classify_response, response_table
 from haven.trials.stats.survival import kaplan_meier, logrank
 from haven.trials.stats.table1 import table1
 
+COVARIANCE_NAMES = {
+    "us": "unstructured",
+    "cs": "compound symmetry",
+    "csh": "heterogeneous compound symmetry",
+    "ar1": "AR(1)",
+    "arh1": "heterogeneous AR(1)",
+}
+DF_NAMES = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger"}
+
 FLOW = (
     "candidate",
     "screening",
@@ -168,8 +177,10 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
             )
             summary = fit.summary()
             report["primary"] = {
-                "method": f"MMRM of the change from baseline ({summary['model']['covariance']} covariance, "
-                f"{summary['model']['df']} df), adjusted for baseline",
+                "method": "MMRM of the change from baseline ("
+                f"{COVARIANCE_NAMES.get(summary['model']['covariance'], summary['model']['covariance'])} "
+                f"covariance, REML, {DF_NAMES.get(summary['model']['df'], summary['model']['df'])} df), "
+                "adjusted for baseline; visits without a score are missing at random",
                 "n_subjects": summary["model"]["n_subjects"],
                 "contrasts": summary["contrasts"],
             }

@@ -77,6 +77,7 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
     assert "<td>Randomization stratum</td>" in table_1
     assert "site=ALD 8" in table_1  # the total column counts every randomized participant
     assert "MDMA - PBO" in html  # the primary analysis contrast
+    assert "ANCOVA of the change from baseline, adjusted for baseline" in html  # one post-baseline visit
     assert "<td>remission</td>" in html
     assert "<td>loss of diagnosis</td>" in html  # categories in words, not codes
     assert "<td>… now treatment</td>" not in html  # nobody is in treatment; zero rows are left out
