@@ -104,6 +104,8 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
         return report
     from haven.outcomes.scoring import resolve
 
+    assert first is not None
+    visit_names = {v.code: v.name for v in protocol_of(first.protocol_version).visits}
     primary = resolve(outcomes.primary_instrument) or outcomes.primary_instrument
     scores = adqs[adqs["PARAMCD"] == primary]
     categories: dict[str, list[Any]] = {a: [] for a in arms}
@@ -132,10 +134,10 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
             asdict(r) | {"label": str(r.category).replace("_", " ")}
             for r in response_table(categories, control=control)
         ]
-    report["trajectory"] = _trajectory(scores, arms)
+    report["trajectory"] = _trajectory(scores, arms, visit_names)
     report["durability"] = [
         {
-            "visit": visit,
+            "visit": visit_names.get(visit, visit),
             "rows": [
                 {
                     "arm": arm,
@@ -174,8 +176,16 @@ def study_report(*, user: User, study: Study) -> dict[str, Any]:
                 arm="ARM",
                 covariates=["BASE"],
                 reference=control,
+                visit_order=sorted(
+                    post["AVISIT"].unique(),
+                    key=lambda v: int(post.loc[post["AVISIT"] == v, "AVISITN"].iloc[0]),
+                ),
             )
             summary = fit.summary()
+            for contrast in summary["contrasts"]:
+                contrast["label"] = (
+                    f"{contrast['arm']} − {control} at {visit_names.get(contrast['visit'], contrast['visit'])}"
+                )
             report["primary"] = {
                 "method": "MMRM of the change from baseline ("
                 f"{COVARIANCE_NAMES.get(summary['model']['covariance'], summary['model']['covariance'])} "
@@ -219,6 +229,10 @@ def effect_sizes(
     return rows
 
 
+UNCODED = "Not yet coded"
+# The units the peak rises are in (the parameters' UCUM units as recorded, in words).
+PEAK_UNITS = {"systolic_bp": "mmHg", "heart_rate": "/min", "temperature": "°C"}
+
 #: The overview rows of the safety table: label and the ADAE rows it counts (treatment-emergent).
 SAFETY_OVERVIEW: tuple[tuple[str, Callable[[pd.DataFrame], pd.Series]], ...] = (
     ("Any treatment-emergent adverse event", lambda e: e["TRTEMFL"] == "Y"),
@@ -246,7 +260,7 @@ def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, *, arms: list[str], co
         return {"population": [], "overview": [], "rows": [], "uncoded": 0}
     events = adae[adae["TRTEMFL"] == "Y"].copy()
     uncoded = events["AEBODSYS"] == ""
-    events.loc[uncoded, "AEBODSYS"] = "Not yet coded"
+    events.loc[uncoded, "AEBODSYS"] = UNCODED
     events.loc[events["AEDECOD"] == "", "AEDECOD"] = events.loc[events["AEDECOD"] == "", "AETERM"]
 
     def table(subset: pd.DataFrame) -> list[IncidenceRow]:
@@ -255,6 +269,7 @@ def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, *, arms: list[str], co
     def cells(row: IncidenceRow) -> dict[str, Any]:
         return {
             "label": row.term or row.soc or "Any",
+            "soc": row.soc,
             "level": row.level,
             "cells": [{"text": row.cells[a].text(), "p": row.p_vs_control.get(a)} for a in arms],
         }
@@ -266,7 +281,8 @@ def safety_tables(adsl: pd.DataFrame, adae: pd.DataFrame, *, arms: list[str], co
     return {
         "population": [(a, int((population["ARM"] == a).sum())) for a in arms],
         "overview": overview,
-        "rows": [cells(r) for r in table(events)[1:]],
+        # Coded classes alphabetically, then what is still waiting for coding.
+        "rows": sorted((cells(r) for r in table(events)[1:]), key=lambda c: c["soc"] == UNCODED),
         "uncoded": int(uncoded.sum()),
     }
 
@@ -323,12 +339,13 @@ def time_to_event(adtte: pd.DataFrame, paramcd: str, *, arms: list[str]) -> dict
         "width": width,
         "height": height,
         "ticks": [(f"{x(t):.1f}", t) for t in ticks],
-        "y_ticks": [(f"{y(v):.1f}", f"{v:.2f}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)],
+        # No gridline at S = 1, where every curve starts: it would hide them.
+        "y_ticks": [(f"{y(v):.1f}", f"{v:.2f}", v < 1) for v in (0.0, 0.25, 0.5, 0.75, 1.0)],
     }
     return result
 
 
-def _trajectory(scores: Any, arms: list[str]) -> dict[str, Any]:
+def _trajectory(scores: Any, arms: list[str], visit_names: dict[str, str]) -> dict[str, Any]:
     """Mean score per arm and visit as SVG polyline points (the report's plot, drawn server-side)."""
     if scores.empty:
         return {"lines": [], "visits": []}
@@ -347,7 +364,7 @@ def _trajectory(scores: Any, arms: list[str]) -> dict[str, Any]:
                 mean = float(cell["AVAL"].mean())
                 points.append(f"{pad + i * step:.0f},{height - pad - mean / top * (height - 2 * pad):.0f}")
         lines.append({"arm": arm, "points": " ".join(points)})
-    labels = [(f"{pad + i * step:.0f}", v) for i, v in enumerate(visits)]
+    labels = [(f"{pad + i * step:.0f}", visit_names.get(v, v)) for i, v in enumerate(visits)]
     y_ticks = [(f"{height - pad - f * (height - 2 * pad):.0f}", f"{top * f:.0f}") for f in (0.0, 0.5, 1.0)]
     return {
         "lines": lines,
@@ -387,6 +404,7 @@ def peak_vitals(study: Study, arms: dict[int, str]) -> list[dict[str, Any]]:
             "arm": arm,
             "parameter": parameter,
             "label": LABELS.get(VitalSign(parameter), parameter),
+            "unit": PEAK_UNITS[parameter],
             "sessions": len(values),
             "mean_peak_rise": sum(values) / len(values),
         }
@@ -400,6 +418,7 @@ def _table1(adsl: pd.DataFrame, adqs: pd.DataFrame, outcomes: Any, arms: list[st
     if adsl.empty:
         return []
     data, numeric = adsl.copy(), ["AGE"]
+    data["STRATUM"] = data["STRATUM"].str.replace("|", "; ").str.replace("=", ": ")
     if outcomes is not None and not adqs.empty:
         from haven.outcomes.scoring import resolve
 

@@ -105,7 +105,11 @@ def test_the_demo_statistician_reads_a_report_with_every_section_filled() -> Non
     assert f"<strong>Randomized</strong></td><td><strong>{len(PARTICIPANTS)}</strong>" in html
     primary = _section(html, "<h2>Primary endpoint</h2>", "<h2>Mean primary score by visit</h2>")
     assert "MMRM of the change from baseline" in primary
-    assert re.search(r"<td>MDMA - PBO primary</td><td>-\d+\.\d\d</td>", primary)  # MDMA improves more
+    assert re.search(
+        r"<td>MDMA − PBO at Primary endpoint \(CAPS-5, blinded rater\)</td><td>-\d+\.\d\d</td>", primary
+    )
+    # … the contrasts in visit order: the primary endpoint before the 6-month follow-up.
+    assert primary.index("at Primary endpoint") < primary.index("at Follow-up at 6 months")
     responses = _section(html, "<h2>Response categories</h2>", "<h2>")
     for category in ("withdrawn", "remission", "loss of diagnosis", "non responder"):
         assert f"<td>{category}</td>" in responses

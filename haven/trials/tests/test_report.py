@@ -75,8 +75,8 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
         "<td>Baseline total: Clinician-Administered PTSD Scale for DSM-5 (CAPS-5), past month</td>" in table_1
     )  # the primary instrument's baseline by arm
     assert "<td>Randomization stratum</td>" in table_1
-    assert "site=ALD 8" in table_1  # the total column counts every randomized participant
-    assert "MDMA - PBO" in html  # the primary analysis contrast
+    assert "site: ALD 8" in table_1  # the total column counts every randomized participant
+    assert "MDMA - PBO" in html  # the primary analysis contrast (ANCOVA: no visit)
     assert "ANCOVA of the change from baseline, adjusted for baseline" in html  # one post-baseline visit
     assert "<td>remission</td>" in html
     assert "<td>loss of diagnosis</td>" in html  # categories in words, not codes
@@ -85,7 +85,10 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
     assert html.count("<polyline") == 2  # the mean primary score of each arm by visit
     assert "Change from baseline by visit (durability)" in html
     durability = html[html.index("(durability)") : html.index("Response categories")]
-    counts = re.findall(r"<td>(\d+), -?[\d.]+</td>", durability[durability.index("<td>primary</td>") :])
+    counts = re.findall(
+        r"<td>(\d+), -?[\d.]+</td>",
+        durability[durability.index("<td>Primary endpoint (CAPS-5, blinded rater)</td>") :],
+    )
     assert sum(int(n) for n in counts) == 8  # every participant at the primary endpoint, split by arm
     assert "No dosed sessions with pre- and post-dose vital signs yet." in html
     assert client_for(cast.alice).get("/studies/mdma-ptsd/report/").status_code == 403
