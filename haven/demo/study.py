@@ -524,7 +524,6 @@ class _Builder:
         for on_form, respondent, guess, confidence in guesses(index, arm, result.baseline - result.primary):
             completed = self.at(primary_day, 12)
             with _clock(completed + timedelta(minutes=5)):
-                # Not tied to the visit: the form is kept once per visit, and three people answer it.
                 response_record(
                     actor=authors[respondent],
                     course=course,
@@ -535,6 +534,7 @@ class _Builder:
                         "treatment_guess_arm": guess,
                         "treatment_guess_confidence": confidence,
                     },
+                    visit=self.visit(course, "primary"),
                     completed_at=completed,
                 )
         follow_up = self.visit(course, "fu6")

@@ -93,10 +93,14 @@ def response_record(
         if (
             visit is not None
             and Response.objects.select_for_update()
-            .filter(course=course, instrument=code, visit=visit, entered_in_error=False)
+            .filter(
+                course=course, instrument=code, visit=visit, respondent=respondent, entered_in_error=False
+            )
             .exists()
         ):
-            raise Conflict("This form was already completed for this visit.")
+            # Once per visit and respondent: the treatment guess is asked of the participant, the
+            # therapist and the rater at the same visit.
+            raise Conflict(f"This form was already completed by the {respondent} for this visit.")
         if request is not None and Response.objects.filter(request=request).exists():
             raise Conflict("This requested form was already completed.")
         response = Response.objects.create(

@@ -406,3 +406,32 @@ def test_a_schedule_by_visit_kind_puts_a_form_on_every_check_in(
     assert {f.visit for f in suds} == set(check_ins)
     with pytest.raises(ValueError, match="give visits, visit_kinds or both"):
         InstrumentSchedule(instrument="suds")
+
+
+def test_a_form_is_kept_once_per_visit_and_respondent(cast: Cast, clock: Any) -> None:
+    from haven.core.errors import Conflict
+
+    course = _course(cast)
+    primary = Visit.objects.get(course=course, definition_code="primary")
+
+    def guess(respondent: str, actor: Any) -> Response:
+        return services.response_record(
+            actor=actor,
+            course=course,
+            instrument="treatment_guess",
+            respondent=respondent,
+            visit=primary,
+            answers={
+                "treatment_guess_respondent": "participant" if respondent == "patient" else respondent,
+                "treatment_guess_arm": "dont_know",
+                "treatment_guess_confidence": 50,
+            },
+        )
+
+    # The participant, the therapist and the rater each answer the treatment guess at one visit …
+    for respondent, user in (("patient", cast.alice), ("therapist", cast.alice), ("rater", cast.riley)):
+        guess(respondent, actor_of(user))
+    # … but the same respondent's form a second time is refused and stores nothing.
+    with pytest.raises(Conflict, match="already completed by the therapist for this visit"):
+        guess("therapist", actor_of(cast.ben))
+    assert Response.objects.filter(course=course, visit=primary).count() == 3
