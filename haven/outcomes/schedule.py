@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from haven.outcomes import scoring
-from haven.outcomes.models import FormRequest, Response
+from haven.outcomes.models import FormRequest, Respondent, Response
 from haven.patients.models import EnrollmentCourse, Visit, VisitStatus
 from haven.protocols.selectors import protocol_of
 
@@ -69,10 +69,15 @@ def forms_for(course: EnrollmentCourse, today: date) -> list[DueForm]:
     visits: dict[str, list[Visit]] = {}
     for visit in Visit.objects.filter(course=course).order_by("target_date", "pk"):
         visits.setdefault(visit.definition_code, []).append(visit)
+    # A visit's form is done when its respondent has answered it: the patient for the forms patients
+    # complete (a therapist's or rater's treatment guess at the same visit does not answer the
+    # patient's), anyone for the others.
     done: dict[tuple[str, int], Response] = {}
     by_request: dict[int, Response] = {}
     for stored in Response.objects.filter(course=course, entered_in_error=False):
-        if stored.visit_id is not None:
+        if stored.visit_id is not None and (
+            stored.respondent == Respondent.PATIENT or not scoring.patient_completes(stored.instrument)
+        ):
             done.setdefault((stored.instrument, stored.visit_id), stored)
         if stored.request_id is not None:
             by_request[stored.request_id] = stored

@@ -428,9 +428,21 @@ def test_a_form_is_kept_once_per_visit_and_respondent(cast: Cast, clock: Any) ->
             },
         )
 
-    # The participant, the therapist and the rater each answer the treatment guess at one visit …
-    for respondent, user in (("patient", cast.alice), ("therapist", cast.alice), ("rater", cast.riley)):
+    def patients_guess_done() -> bool:
+        (form,) = [
+            f
+            for f in forms_for(course, T0.date())
+            if f.instrument == "treatment_guess" and f.visit == primary
+        ]
+        return form.status == "completed"
+
+    # The participant, the therapist and the rater each answer the treatment guess at one visit;
+    # the staff's answers do not complete the participant's own form.
+    for respondent, user in (("therapist", cast.alice), ("rater", cast.riley)):
         guess(respondent, actor_of(user))
+    assert not patients_guess_done()
+    guess("patient", actor_of(cast.alice))
+    assert patients_guess_done()
     # … but the same respondent's form a second time is refused and stores nothing.
     with pytest.raises(Conflict, match="already completed by the therapist for this visit"):
         guess("therapist", actor_of(cast.ben))
