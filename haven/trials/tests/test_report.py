@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from haven.audit.models import AuditEntry
 from haven.core.testing import Cast, actor_of, client_for, make_enrolled_course, make_patient
@@ -64,7 +67,9 @@ def report_study(cast: Cast, *, family_name: str = "Report") -> Study:
     return study
 
 
-def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_records(cast: Cast) -> None:
+def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_records(
+    cast: Cast, tmp_path: Path
+) -> None:
     report_study(cast)
     page = client_for(cast.dana).get("/studies/mdma-ptsd/report/")
     assert page.status_code == 200
@@ -135,7 +140,25 @@ def test_the_report_computes_flow_table1_endpoint_and_responses_from_havens_reco
     assert all(lost[s] for s, a in arm_of.items() if a == "MDMA")
     assert not all(lost.values())
     assert {r["CNSR"] for r in adtte if r["PARAMCD"] == "TTDISC"} == {"1"}
+    # One analysis path: Haven's own exports through `haven stats` give the report's numbers.
+    (tmp_path / "adqs.csv").write_bytes(client_for(cast.dana).get("/studies/mdma-ptsd/adqs.csv").content)
+    (tmp_path / "adtte.csv").write_bytes(client_for(cast.dana).get("/studies/mdma-ptsd/adtte.csv").content)
+    out = io.StringIO()
+    call_command(
+        "stats", "ancova", str(tmp_path / "adqs.csv"), "--where", "AVISIT=primary", "--outcome", "CHG",
+        "--arm", "ARM", "--reference", "PBO", "--covariate", "BASE", "--json", stdout=out,
+    )  # fmt: skip
+    (contrast,) = [c for c in json.loads(out.getvalue())["pairwise"] if c["label"] == "MDMA - PBO"]
+    assert f"<td>MDMA - PBO</td><td>{contrast['estimate']:.2f}</td>" in html
+    out = io.StringIO()
+    call_command(
+        "stats", "km", str(tmp_path / "adtte.csv"), "--where", "PARAMCD=TTLOD", "--arm", "ARM",
+        "--time", "AVAL", "--censor", "CNSR", "--json", stdout=out,
+    )  # fmt: skip
+    curves = json.loads(out.getvalue())["curves"]
     tte = html[html.index("Time to loss of diagnosis (days)") : html.index("Blinding integrity")]
+    for arm, curve in curves.items():
+        assert f"<td>{arm}</td><td>{curve['n']}</td><td>{curve['events']}</td>" in tte
     assert tte.count('<path d="M40.0,40.0') == 2  # a step curve per arm, starting at S = 1
     for arm in ("MDMA", "PBO"):
         n = sum(1 for a in arm_of.values() if a == arm)
