@@ -13,6 +13,8 @@ from haven.patients.models import (
     CourseTransition,
     EnrollmentCourse,
     Patient,
+    Visit,
+    VisitStatus,
 )
 from haven.patients.roles import (
     COURSE_ROLES,
@@ -102,7 +104,40 @@ def _move(actor: Actor, course: EnrollmentCourse, to: CourseStatus, reason: str)
         site_id=course.site.public_id,
         reason=reason or f"course moved to {to.label}",
     )
+    if to in OFF_STUDY:
+        _close_schedule(actor, course, to)
     return course
+
+
+def _close_schedule(actor: Actor, course: EnrollmentCourse, to: CourseStatus) -> None:
+    """Off study, nothing more is due: the visits still planned are cancelled and their booked
+    appointments freed, each change audited with the course's move as its reason. Visits that took
+    place or were missed keep their record."""
+    from haven.scheduling.models import Appointment, AppointmentStatus
+
+    why = f"course {to.label.lower()}"
+    for visit in Visit.objects.select_for_update().filter(course=course, status=VisitStatus.PLANNED):
+        visit.status = VisitStatus.CANCELLED
+        visit.save(update_fields=["status", "updated_at"])
+        audit_update(
+            actor=actor,
+            instance=visit,
+            changes={"status": {"old": VisitStatus.PLANNED.value, "new": VisitStatus.CANCELLED.value}},
+            site_id=course.site.public_id,
+            reason=why,
+        )
+        for appointment in Appointment.objects.select_for_update().filter(
+            visit=visit, status=AppointmentStatus.BOOKED
+        ):
+            appointment.status, appointment.cancel_reason = AppointmentStatus.CANCELLED, why
+            appointment.save(update_fields=["status", "cancel_reason", "updated_at"])
+            audit_update(
+                actor=actor,
+                instance=appointment,
+                changes={"status": {"old": "booked", "new": "cancelled"}},
+                site_id=course.site.public_id,
+                reason=why,
+            )
 
 
 def _check_move(course: EnrollmentCourse, to: CourseStatus) -> None:

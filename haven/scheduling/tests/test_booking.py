@@ -414,3 +414,36 @@ def test_bookings_and_cancellations_are_on_the_patients_timeline(cast: Cast) -> 
     assert "Booking of Preparation session 1 cancelled: patient unwell" in chart
     api = client_for(cast.carmen).get(f"/api/v1/courses/{course.public_id}").json()
     assert [e["kind"] for e in api["timeline"]].count("appointment") == 2
+
+
+def test_a_course_going_off_study_cancels_its_planned_visits_and_frees_their_bookings(cast: Cast) -> None:
+    from haven.patients.models import VisitStatus
+    from haven.patients.services import course_transition, visit_record_occurrence
+
+    course, therapy, _ = _setup(cast)
+    baseline = _visit(course, "baseline")
+    visit_record_occurrence(actor=actor_of(cast.carmen), visit=baseline, occurred_on=date(2026, 11, 24))
+    booked = appointment_book(
+        actor=actor_of(cast.carmen),
+        visit=_visit(course, "prep1"),
+        room=therapy,
+        starts_at=_at(date(2026, 11, 27), 10),
+        ends_at=_at(date(2026, 11, 27), 11, 30),
+        staff=_dyad(cast),
+    )
+    planned = Visit.objects.filter(course=course, status=VisitStatus.PLANNED).count()
+    assert planned > 10
+    course_transition(actor=actor_of(cast.priya), course=course, to="withdrawn", reason="moved away")
+    visits = Visit.objects.filter(course=course)
+    assert not visits.filter(status=VisitStatus.PLANNED).exists()
+    assert visits.filter(status=VisitStatus.CANCELLED).count() == planned
+    assert visits.get(pk=baseline.pk).status == VisitStatus.OCCURRED  # what took place keeps its record
+    booked.refresh_from_db()
+    assert (booked.status, booked.cancel_reason) == ("cancelled", "course off study: withdrawn")
+    cancelled = AuditEntry.objects.filter(
+        record_type="patients.visit", action="update", reason__startswith="course"
+    )
+    assert cancelled.count() == planned
+    assert AuditEntry.objects.filter(
+        record_type="scheduling.appointment", action="update", reason="course off study: withdrawn"
+    ).exists()
