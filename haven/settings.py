@@ -239,6 +239,9 @@ HAVEN_SMS_SENDER = env_str("HAVEN_SMS_SENDER", "console")
 HAVEN_PORTAL_LINK_DAYS = env_int("HAVEN_PORTAL_LINK_DAYS", 14, minimum=1, maximum=90)
 # A questionnaire's safety alert unacknowledged this long goes to every physician of the site.
 HAVEN_SAFETY_ESCALATE_MINUTES = env_int("HAVEN_SAFETY_ESCALATE_MINUTES", 15, minimum=1, maximum=1440)
+# How long before an SAE report's deadline `haven monitor` reminds the team (once per deadline).
+HAVEN_SAE_REMIND_INITIAL_HOURS = env_int("HAVEN_SAE_REMIND_INITIAL_HOURS", 6, minimum=1, maximum=23)
+HAVEN_SAE_REMIND_EXPEDITED_HOURS = env_int("HAVEN_SAE_REMIND_EXPEDITED_HOURS", 48, minimum=1, maximum=168)
 
 # Uploaded files (signed consent PDFs) --------------------------------------------------------------
 # Never served as public media: pages stream them after an access check.

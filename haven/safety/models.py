@@ -213,6 +213,9 @@ class SaeClock(BaseModel):
     stopped_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the team was told the deadline is near (once per deadline)."
+    )
 
     class Meta:
         ordering = ["due_at"]

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 
 from haven.accounts.models import Role, Site, User
@@ -216,11 +217,17 @@ def _sync_clocks(*, actor: Actor, event: AdverseEvent) -> None:
             clock = SaeClock.objects.create(event=event, kind=kind, due_at=due)
             audit_create(actor=actor, instance=clock, fields=("kind", "due_at"), site_id=site_id)
         elif clock.stopped_at is None and (clock.due_at != due or clock.cancelled_at is not None):
+            # A moved deadline earns its own "due soon" reminder.
+            reminded = clock.reminded_at if clock.due_at == due else None
             changes = diff(
-                {"due_at": clock.due_at, "cancelled_at": clock.cancelled_at},
-                {"due_at": due, "cancelled_at": None},
+                {
+                    "due_at": clock.due_at,
+                    "cancelled_at": clock.cancelled_at,
+                    "reminded_at": clock.reminded_at,
+                },
+                {"due_at": due, "cancelled_at": None, "reminded_at": reminded},
             )
-            clock.due_at, clock.cancelled_at = due, None
+            clock.due_at, clock.cancelled_at, clock.reminded_at = due, None, reminded
             clock.save()
             audit_update(
                 actor=actor,
@@ -756,12 +763,77 @@ def solicited_record_portal(
 class TickResult:
     escalated: int
     drafted: int
+    reminded: int = 0
+
+
+def _remind_due_soon(actor: Actor, moment: datetime) -> int:
+    """Tell the site's physicians and the reporter, once per deadline, that an SAE report is due soon:
+    within ``HAVEN_SAE_REMIND_INITIAL_HOURS`` of the initial report's deadline, or
+    ``HAVEN_SAE_REMIND_EXPEDITED_HOURS`` of the expedited one's (settings; product defaults, not
+    regulation)."""
+    from haven.dosing.services.oncall import physicians_of
+
+    lead = {
+        ClockKind.INITIAL: timedelta(hours=settings.HAVEN_SAE_REMIND_INITIAL_HOURS),
+        ClockKind.EXPEDITED: timedelta(hours=settings.HAVEN_SAE_REMIND_EXPEDITED_HOURS),
+    }
+    reminded = 0
+    soon = (
+        SaeClock.objects.filter(
+            due_at__gte=moment,
+            due_at__lte=moment + max(lead.values()),
+            stopped_at__isnull=True,
+            cancelled_at__isnull=True,
+            reminded_at__isnull=True,
+        )
+        .exclude(event__status=AeStatus.ENTERED_IN_ERROR)
+        .select_related("event__course__site", "event__reporter")
+    )
+    for clock in soon:
+        if clock.due_at - moment > lead[ClockKind(clock.kind)]:
+            continue
+        with transaction.atomic():
+            clock = SaeClock.objects.select_for_update().get(pk=clock.pk)
+            if (
+                clock.reminded_at is not None
+                or clock.stopped_at is not None
+                or clock.cancelled_at is not None
+            ):
+                continue
+            event, label = clock.event, ClockKind(clock.kind).label
+            site = event.course.site
+            left = clock.due_at - moment
+            notify(
+                actor=actor,
+                site=site,
+                recipients=[*physicians_of(site), event.reporter],
+                subject=f"Due soon: {label} for a serious adverse event",
+                body=(
+                    f"The {label.lower()} for serious adverse event {event.public_id} is due at "
+                    f"{clock.due_at:%Y-%m-%d %H:%M} UTC, in {left.total_seconds() / 3600:.0f} h, and is not "
+                    "recorded as submitted."
+                ),
+                about=event,
+            )
+            clock.reminded_at = moment
+            clock.save()
+            audit_update(
+                actor=actor,
+                instance=clock,
+                changes={"reminded_at": {"old": None, "new": moment}},
+                site_id=site.public_id,
+                reason="due soon: reminder sent",
+            )
+            reminded += 1
+    return reminded
 
 
 def safety_tick(moment: datetime | None = None) -> TickResult:
-    """Escalate overdue SAE clocks (once each) and draft review events for questionnaire flags."""
+    """Remind of SAE reports due soon and escalate overdue ones (once each), and draft review events
+    for questionnaire flags."""
     moment = moment or now()
     actor = Actor.system("haven monitor (safety)")
+    reminded = _remind_due_soon(actor, moment)
     escalated = 0
     overdue = (
         SaeClock.objects.filter(
@@ -808,4 +880,4 @@ def safety_tick(moment: datetime | None = None) -> TickResult:
         except Conflict:
             continue
         drafted += 1
-    return TickResult(escalated=escalated, drafted=drafted)
+    return TickResult(escalated=escalated, drafted=drafted, reminded=reminded)

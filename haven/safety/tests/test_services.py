@@ -262,6 +262,45 @@ def test_an_overdue_clock_escalates_once_by_notification(cast: Cast, clock: Any)
     assert [c.kind for c in due] == ["initial"]
 
 
+def test_a_report_due_soon_is_reminded_once_before_it_is_overdue(cast: Cast, clock: Any) -> None:
+    session = dosed(cast)
+    _later(clock)
+    event = services.ae_record(actor=actor_of(cast.alice), course=session.course, data=serious())
+    assert event.awareness_at is not None
+    initial_due = event.awareness_at + timedelta(hours=24)
+
+    def reminders() -> list[str]:
+        return list(
+            Notification.objects.filter(about_id=str(event.public_id), subject__startswith="Due soon")
+            .order_by("pk")
+            .values_list("recipient__username", flat=True)
+        )
+
+    # Seven hours before the initial report's deadline: not yet (the default lead is 6 hours).
+    assert services.safety_tick(initial_due - timedelta(hours=7)).reminded == 0
+    result = services.safety_tick(initial_due - timedelta(hours=5))
+    assert (result.reminded, result.escalated) == (1, 0)
+    assert sorted(reminders()) == ["alice", "priya"]
+    assert services.safety_tick(initial_due - timedelta(hours=1)).reminded == 0  # once per deadline
+    reminded = AuditEntry.objects.get(record_type="safety.saeclock", reason="due soon: reminder sent")
+    assert "reminded_at" in reminded.changes
+    # The expedited clock (15 days here: hospitalisation, not life-threatening) is reminded 48 hours ahead.
+    expedited_due = event.awareness_at + timedelta(days=15)
+    assert services.safety_tick(expedited_due - timedelta(hours=49)).reminded == 0
+    assert services.safety_tick(expedited_due - timedelta(hours=47)).reminded == 1
+    assert len(reminders()) == 4
+
+
+def test_a_submitted_report_is_not_reminded(cast: Cast, clock: Any) -> None:
+    session = dosed(cast)
+    _later(clock)
+    event = services.ae_record(actor=actor_of(cast.alice), course=session.course, data=serious())
+    assert event.awareness_at is not None
+    services.sae_report_submit(actor=actor_of(cast.priya), event=event, kind="initial", narrative="Sent.")
+    assert services.safety_tick(event.awareness_at + timedelta(hours=20)).reminded == 0
+    assert not Notification.objects.filter(subject__startswith="Due soon").exists()
+
+
 # Causality ------------------------------------------------------------------------------------
 def test_the_medical_monitor_signs_a_causality_assessment_beside_the_investigators(
     cast: Cast, clock: Any

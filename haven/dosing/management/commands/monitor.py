@@ -42,9 +42,10 @@ class Command(BaseCommand):
                     f"{outcomes.escalated} safety escalation(s), {outcomes.reminders} portal reminder(s)"
                 )
             safety = safety_tick()
-            if safety.escalated or safety.drafted:
+            if safety.escalated or safety.drafted or safety.reminded:
                 self.stdout.write(
-                    f"{safety.escalated} SAE clock escalation(s), {safety.drafted} safety event(s) drafted"
+                    f"{safety.reminded} SAE report(s) due soon, {safety.escalated} SAE clock escalation(s), "
+                    f"{safety.drafted} safety event(s) drafted"
                 )
             if options["once"]:
                 return
