@@ -176,6 +176,8 @@ def index(request: HttpRequest) -> HttpResponse:
         )
     context = {
         "cards": cards,
+        # Safety across sites, for whoever reads it at more than one.
+        "safety_overview": sum(1 for card in cards if card.sees_sessions) > 1,
         "mfa_missing": services.mfa_required(user) and not services.mfa_enrolled(user),
     }
     return render(request, "home/index.html", context)

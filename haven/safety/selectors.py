@@ -215,3 +215,40 @@ def incidence_by_arm(*, site: Site, user: User) -> dict[str, Any] | None:
             }
         rows.append({"label": label, "cells": cells})
     return {"arms": [(n, totals[n]) for n in names], "rows": rows}
+
+
+def safety_overview(*, user: User, moment: datetime) -> dict[str, Any]:
+    """Every site whose safety data ``user`` may read, side by side (a monitor of several sites):
+    per site the events recorded, the serious ones and the SAE clocks running and overdue; the
+    running clocks of all of them, soonest first; and one line listing, newest onset first. Drafts
+    awaiting review and entries in error are left out, as on each site's page."""
+    sites = list(safety_sites(user).order_by("name"))
+    events = list(
+        _events()
+        .filter(course__site__in=sites)
+        .exclude(status__in=[AeStatus.DRAFT, AeStatus.ENTERED_IN_ERROR])
+        .order_by("-onset_at", "-pk")
+    )
+    queue = list(
+        SaeClock.objects.filter(
+            event__course__site__in=sites, stopped_at__isnull=True, cancelled_at__isnull=True
+        )
+        .exclude(event__status=AeStatus.ENTERED_IN_ERROR)
+        .select_related("event__course__site", "event__course__patient")
+        .order_by("due_at", "pk")
+    )
+    summary = [
+        {
+            "site": site,
+            "events": sum(1 for e in events if e.course.site_id == site.pk),
+            "serious": sum(1 for e in events if e.course.site_id == site.pk and e.serious),
+            "running": sum(1 for c in queue if c.event.course.site_id == site.pk),
+            "overdue": sum(1 for c in queue if c.event.course.site_id == site.pk and c.due_at < moment),
+        }
+        for site in sites
+    ]
+    return {
+        "sites": summary,
+        "queue": [(c, c.due_at < moment) for c in queue],
+        "events": events,
+    }

@@ -4,6 +4,7 @@ from haven.safety import views
 
 app_name = "safety"
 urlpatterns = [
+    path("safety/", views.safety_overview, name="overview"),
     path("sites/<uuid:site_id>/safety/", views.site_safety, name="site"),
     path("sites/<uuid:site_id>/safety/adverse-events.csv", views.site_safety_csv, name="csv"),
     path("courses/<uuid:course_id>/adverse-events/new/", views.ae_new, name="new"),

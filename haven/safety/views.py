@@ -21,7 +21,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from haven.accounts.actors import actor_for
 from haven.accounts.models import Site, User
@@ -29,7 +29,7 @@ from haven.accounts.selectors import roles_for
 from haven.audit.models import AuditAction
 from haven.audit.services import audit_record
 from haven.audit.signatures import signatures_for_many
-from haven.core.errors import DomainError, PermissionDenied
+from haven.core.errors import DomainError, NotFound, PermissionDenied
 from haven.core.forms import attach_error
 from haven.core.time import now
 from haven.dosing.selectors import access_emergency
@@ -121,6 +121,17 @@ def site_safety(request: HttpRequest, site_id: str) -> HttpResponse:
         "can_export": bool(roles & EXPORT_ROLES),
     }
     return render(request, "safety/site.html", context)
+
+
+@login_required
+@require_safe
+def safety_overview(request: HttpRequest) -> HttpResponse:
+    """All the user's sites at once: for a sponsor monitor or a physician covering several sites."""
+    user = _user(request)
+    overview = selectors.safety_overview(user=user, moment=now())
+    if not overview["sites"]:
+        raise NotFound("No site's safety data is open to you.")
+    return render(request, "safety/overview.html", overview)
 
 
 class _Echo:

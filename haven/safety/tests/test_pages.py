@@ -213,3 +213,35 @@ def test_incidence_by_arm_shows_only_to_those_who_may_see_every_arm(cast: Cast, 
     therapist = client_for(cast.alice).get(url).content.decode()
     assert "By arm" not in therapist
     assert "(N = 1)" not in therapist
+
+
+def test_a_monitor_of_two_sites_sees_both_side_by_side_and_others_only_their_own(
+    cast: Cast, clock: Any
+) -> None:
+    from haven.accounts.models import Role
+    from haven.core.testing import grant
+
+    session = dosed(cast)
+    clock.move_to(T0 + timedelta(hours=3))
+    services.ae_record(actor=actor_of(cast.alice), course=session.course, data=mild())
+    services.ae_record(actor=actor_of(cast.priya), course=session.course, data=serious())
+    grant(cast.sam, cast.site_b, Role.SPONSOR_MONITOR)
+    monitor = client_for(cast.sam)
+    assert 'href="/safety/"' in monitor.get("/").content.decode()  # two sites: the overview is offered
+    page = monitor.get("/safety/").content.decode()
+    sites = page[page.index('id="sites-h"') : page.index('id="queue-h"')]
+    assert f"{cast.site_a.name}</a></td><td>2</td><td>1</td><td>2</td>" in sites  # events, serious, clocks
+    assert f"{cast.site_b.name}</a></td><td>0</td><td>0</td><td>0</td>" in sites
+    queue = page[page.index('id="queue-h"') : page.index('id="list-h"')]
+    assert queue.count(f"<td>{cast.site_a.name}</td>") == 2  # the initial and the expedited report
+    listing = page[page.index('id="list-h"') :]
+    assert "Hypertensive urgency" in listing
+    assert "Jaw clenching" in listing
+    # The other site's therapist sees only their own site, which has nothing; a blinded rater nothing.
+    outsider = client_for(cast.oscar).get("/safety/").content.decode()
+    assert cast.site_a.name not in outsider
+    assert "Hypertensive urgency" not in outsider
+    assert 'href="/safety/"' not in client_for(cast.alice).get("/").content.decode()  # one site only
+    refused = client_for(cast.riley).get("/safety/")
+    assert refused.status_code == 404
+    assert "Hypertensive" not in refused.content.decode()
