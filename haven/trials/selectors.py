@@ -15,6 +15,11 @@ from haven.protocols.selectors import protocol_version_list
 from haven.trials.models import Kit, Randomization, Study, Unblinding
 
 
+def has_study(course: EnrollmentCourse) -> bool:
+    """Whether the course's protocol has a randomized study (the chart then links its page)."""
+    return Study.objects.filter(protocol_code=course.protocol_code).exists()
+
+
 def trial_events(course: EnrollmentCourse) -> list[TimelineEvent]:
     """Randomization and emergency unblindings for the patient's timeline — never the arm."""
     randomization = Randomization.objects.filter(course=course).select_related("study", "kit").first()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from haven.trials import setup_views, views
+from haven.trials import randomization_views, setup_views, views
 
 app_name = "trials"
 urlpatterns = [
@@ -11,4 +11,10 @@ urlpatterns = [
     path("studies/<slug:protocol_code>/report/", views.report, name="report"),
     path("studies/<slug:protocol_code>/report.pdf", views.report_pdf, name="report-pdf"),
     path("studies/<slug:protocol_code>/<slug:dataset>.csv", views.export, name="export"),
+    path(
+        "courses/<uuid:course_id>/randomization/",
+        randomization_views.randomization_page,
+        name="randomization",
+    ),
+    path("courses/<uuid:course_id>/randomization/unblind/", randomization_views.unblind_page, name="unblind"),
 ]

@@ -51,7 +51,7 @@ from haven.patients.views.common import (
     _when,
 )
 from haven.scheduling.selectors import appointment_events
-from haven.trials.selectors import trial_events
+from haven.trials.selectors import has_study, trial_events
 
 
 # The chart --------------------------------------------------------------------------------------
@@ -73,6 +73,7 @@ class CoursePanel:
     reason_needed: str
     enroll_form: forms.Form | None
     consent_action: str
+    randomized_study: bool
 
 
 def _ids(course: EnrollmentCourse) -> str:
@@ -132,6 +133,7 @@ def _panel(
         ),
         enroll_form=enroll if status == CourseStatus.CONSENTED and roles & COURSE_ROLES else None,
         consent_action=consent_action,
+        randomized_study=has_study(course),
     )
 
 
