@@ -251,8 +251,9 @@ def blinding_summary(*, user: User, study: Study) -> dict[str, dict[str, Any]]:
     """For each kind of respondent (participant, therapist, rater): Bang's blinding index per arm
     and James' index over the arms, from the treatment-guess forms of the study's randomized
     patients. A guess of "placebo" names the control arm, "active" any other; "don't know" counts
-    as no guess. Every form counts (a patient asked at several visits counts at each). Statisticians
-    only."""
+    as no guess. Each patient counts once per kind of respondent, with the latest guess (the indices'
+    variances assume independent answers; the protocol may ask at several visits, and the latest is
+    the one closest to the end of treatment). Statisticians only."""
     from dataclasses import asdict
 
     from haven.outcomes.models import Response
@@ -266,16 +267,20 @@ def blinding_summary(*, user: User, study: Study) -> dict[str, dict[str, Any]]:
         r.course_id: r.slot.arm for r in Randomization.objects.filter(study=study).select_related("slot")
     }
     guesses: dict[str, list[tuple[str, str | None]]] = {"participant": [], "therapist": [], "rater": []}
-    responses = Response.objects.filter(
-        course_id__in=allocated, instrument="treatment_guess", entered_in_error=False
-    ).prefetch_related("scores")
+    responses = (
+        Response.objects.filter(course_id__in=allocated, instrument="treatment_guess", entered_in_error=False)
+        .prefetch_related("scores")
+        .order_by("-completed_at", "-pk")
+    )
+    counted: set[tuple[int, str]] = set()
     for response in responses:
         score = max(response.scores.all(), key=lambda s: (s.created_at, s.pk), default=None)
         if score is None:
             continue
         respondent, guess = score.detail.get("respondent"), score.detail.get("arm_guess")
-        if respondent not in guesses or guess is None:
+        if respondent not in guesses or guess is None or (response.course_id, respondent) in counted:
             continue
+        counted.add((response.course_id, respondent))
         true_arm = allocated[response.course_id]
         if guess == "dont_know":
             named = None

@@ -228,7 +228,24 @@ def test_the_blinding_summary_counts_guesses_per_arm_and_respondent_for_statisti
                 "treatment_guess_confidence": 10,
             },
         )
+    # An earlier "don't know" of the first participant is superseded by their latest guess: each
+    # patient counts once per respondent type.
+    from django.utils import timezone
+
+    outcomes.response_record(
+        actor=actor_of(cast.alice),
+        course=courses[0],
+        instrument="treatment_guess",
+        respondent="patient",
+        answers={
+            "treatment_guess_respondent": "participant",
+            "treatment_guess_arm": "dont_know",
+            "treatment_guess_confidence": 0,
+        },
+        completed_at=timezone.now() - timedelta(days=1),
+    )
     summary = services.blinding_summary(user=cast.dana, study=Study.objects.get())
+    assert sum(row["n"] for row in summary["participant"]["bang"]) == 4
     participants = [row for row in summary["participant"]["bang"] if row["n"]]
     assert all(
         row["correct"] == row["n"] and row["index"] == 1.0 for row in participants
