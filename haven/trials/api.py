@@ -175,7 +175,7 @@ def _finite(row: dict[str, Any]) -> dict[str, Any]:
     response={200: dict[str, BlindingOut], **ERRORS},
     summary="Blinding integrity: Bang's index per arm and James' index, per respondent type (statisticians only)",
     description=(
-        "For participants, therapists and raters: Bang's index per arm (−1 to 1; 0 is random guessing, 1 "
+        "For participants, therapists and raters (each patient's latest guess): Bang's index per arm (−1 to 1; 0 is random guessing, 1 "
         "unblinded) and James' index over the arms (0 unblinded, 0.5 random guessing, 1 blinded), each with "
         "a 95% normal-approximation interval. Undefined indices (no answers) are null."
     ),
