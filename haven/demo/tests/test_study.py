@@ -155,5 +155,5 @@ def test_a_blinded_rater_is_refused_the_report_and_never_sees_an_arm() -> None:
     assert all((a.json()["blinded"], a.json()["arm"]) == (True, None) for a in answers)
     for response in [*refused, *answers]:
         body = response.content.decode()
-        assert "MDMA" not in body
-        assert "PBO" not in body
+        # As words: the page's random CSRF token may hold the letters by chance.
+        assert not re.search(r"\b(MDMA|PBO)\b", body)

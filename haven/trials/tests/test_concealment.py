@@ -39,7 +39,8 @@ ARMS = [
     {"code": "ZETAQ", "label": "Zetaquil capsule", "ratio": 1},
     {"code": "OMEGAV", "label": "Omegavir capsule", "ratio": 1, "control": True},
 ]
-SECRETS = re.compile(r"zetaq|omegav", re.IGNORECASE)
+# As words: random tokens on a page (CSRF) may hold the letters by chance.
+SECRETS = re.compile(r"\b(zetaq|omegav)\b", re.IGNORECASE)
 AUDIT_TRAILS = re.compile(r"/audit(/|\.csv|/sites/.*/entries)")
 # Server-sent events never end; the board's stream carries the same cards as the board page, which
 # is swept (and its own tests check who may open it).
@@ -89,8 +90,8 @@ def _body(client: Client, url: str) -> str:
 def _leaks(body: str, *, audit_trail: bool) -> bool:
     if not audit_trail:
         return bool(SECRETS.search(body))
-    text = body.lower()
-    return text.count("zetaq") != text.count("omegav")
+    found = [m.lower() for m in SECRETS.findall(body)]
+    return found.count("zetaq") != found.count("omegav")
 
 
 def test_no_blinded_role_sees_the_arm_through_any_page_api_export_or_error(cast: Cast) -> None:
