@@ -766,12 +766,39 @@ class TickResult:
     reminded: int = 0
 
 
+def _tell_about_clock(
+    actor: Actor, clock: SaeClock, *, field: str, moment: datetime, subject: str, body: str, reason: str
+) -> None:
+    """Notify the site's physicians and the event's reporter about a clock, and mark ``field`` so
+    that it happens once (audited). The caller holds the clock's row lock."""
+    from haven.dosing.services.oncall import physicians_of
+
+    event = clock.event
+    site = event.course.site
+    notify(
+        actor=actor,
+        site=site,
+        recipients=[*physicians_of(site), event.reporter],
+        subject=subject,
+        body=body,
+        about=event,
+    )
+    setattr(clock, field, moment)
+    clock.save()
+    audit_update(
+        actor=actor,
+        instance=clock,
+        changes={field: {"old": None, "new": moment}},
+        site_id=site.public_id,
+        reason=reason,
+    )
+
+
 def _remind_due_soon(actor: Actor, moment: datetime) -> int:
     """Tell the site's physicians and the reporter, once per deadline, that an SAE report is due soon:
     within ``HAVEN_SAE_REMIND_INITIAL_HOURS`` of the initial report's deadline, or
     ``HAVEN_SAE_REMIND_EXPEDITED_HOURS`` of the expedited one's (settings; product defaults, not
     regulation)."""
-    from haven.dosing.services.oncall import physicians_of
 
     lead = {
         ClockKind.INITIAL: timedelta(hours=settings.HAVEN_SAE_REMIND_INITIAL_HOURS),
@@ -801,27 +828,18 @@ def _remind_due_soon(actor: Actor, moment: datetime) -> int:
             ):
                 continue
             event, label = clock.event, ClockKind(clock.kind).label
-            site = event.course.site
             left = clock.due_at - moment
-            notify(
-                actor=actor,
-                site=site,
-                recipients=[*physicians_of(site), event.reporter],
+            _tell_about_clock(
+                actor,
+                clock,
+                field="reminded_at",
+                moment=moment,
                 subject=f"Due soon: {label} for a serious adverse event",
                 body=(
                     f"The {label.lower()} for serious adverse event {event.public_id} is due at "
                     f"{clock.due_at:%Y-%m-%d %H:%M} UTC, in {left.total_seconds() / 3600:.0f} h, and is not "
                     "recorded as submitted."
                 ),
-                about=event,
-            )
-            clock.reminded_at = moment
-            clock.save()
-            audit_update(
-                actor=actor,
-                instance=clock,
-                changes={"reminded_at": {"old": None, "new": moment}},
-                site_id=site.public_id,
                 reason="due soon: reminder sent",
             )
             reminded += 1
@@ -842,34 +860,23 @@ def safety_tick(moment: datetime | None = None) -> TickResult:
         .exclude(event__status=AeStatus.ENTERED_IN_ERROR)
         .select_related("event__course__site", "event__reporter")
     )
-    from haven.dosing.services.oncall import physicians_of
 
     for clock in overdue:
         with transaction.atomic():
             clock = SaeClock.objects.select_for_update().get(pk=clock.pk)
             if clock.escalated_at is not None:
                 continue
-            event = clock.event
-            site = event.course.site
-            notify(
-                actor=actor,
-                site=site,
-                recipients=[*physicians_of(site), event.reporter],
-                subject=f"OVERDUE: {ClockKind(clock.kind).label} for a serious adverse event",
+            label = ClockKind(clock.kind).label
+            _tell_about_clock(
+                actor,
+                clock,
+                field="escalated_at",
+                moment=moment,
+                subject=f"OVERDUE: {label} for a serious adverse event",
                 body=(
-                    f"The {ClockKind(clock.kind).label.lower()} for serious adverse event "
-                    f"{event.public_id} was due at {clock.due_at:%Y-%m-%d %H:%M} UTC and is not recorded "
-                    "as submitted."
+                    f"The {label.lower()} for serious adverse event {clock.event.public_id} was due at "
+                    f"{clock.due_at:%Y-%m-%d %H:%M} UTC and is not recorded as submitted."
                 ),
-                about=event,
-            )
-            clock.escalated_at = moment
-            clock.save()
-            audit_update(
-                actor=actor,
-                instance=clock,
-                changes={"escalated_at": {"old": None, "new": moment}},
-                site_id=site.public_id,
                 reason="overdue: escalated by notification",
             )
             escalated += 1
